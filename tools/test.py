@@ -1,0 +1,75 @@
+"""Evaluate a checkpoint from a config (mmpretrain/mmseg/mmdet-style tools/test.py)."""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+import cmid_mm  # noqa: F401  (registers modules, allows mmengine checkpoint types)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the directory to save the file containing evaluation '
+                        'metrics')
+    parser.add_argument('--out', help='the file to output results (pickle/json via mmengine '
+                        'DumpResults)')
+    parser.add_argument('--show-dir', help='directory where painted predictions are saved '
+                        '(segmentation and change detection: image(s) | GT | prediction)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override some settings in the used config, xxx=yyy format')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def enable_show_dir(cfg: Config, show_dir: str) -> None:
+    """Switch on the config's visualization hook, writing PNGs to ``show_dir``."""
+    hooks = cfg.default_hooks
+    if 'visualization' not in hooks:
+        raise ValueError(f'{cfg.filename} has no default_hooks.visualization: --show-dir needs '
+                         'a visualization hook (e.g. SegVisualizationHook, CDVisualizationHook)')
+    vis = hooks.visualization
+    vis['draw'] = True
+    vis['enable'] = True
+    vis['show_dir' if 'show_dir' in vis or vis['type'] == 'CDVisualizationHook'
+        else 'out_dir'] = show_dir
+    if vis['type'] in ('SegVisualizationHook', 'DetVisualizationHook'):
+        cfg.visualizer['save_dir'] = show_dir
+        vis.pop('out_dir', None)
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.show_dir:
+        enable_show_dir(cfg, args.show_dir)
+    if args.out:
+        cfg.test_evaluator = [*cfg.test_evaluator] if isinstance(
+            cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
+        cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
+    import torch
+    if not torch.cuda.is_available() and cfg.get('env_cfg', {}).get('dist_cfg'):
+        cfg.env_cfg.dist_cfg.backend = 'gloo'
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    print(metrics)
+
+
+if __name__ == '__main__':
+    main()
