@@ -1,0 +1,168 @@
+"""CMID's strong-view photometric ops, written for any number of bands.
+
+mmpretrain's colour ops are PIL-based and 3-band uint8 only; remote-sensing
+pretraining also feeds 16-bit and N-band (e.g. 13-band Sentinel-2) tiles.
+Every op here works on an (H, W, C) array of dtype uint8, uint16 or float
+(``max_value`` gives the white level of float input, default 1.0) and keeps
+the dtype. What each does with N != 3 bands:
+
+- ``RSColorJitter``: brightness and contrast act on every band; saturation and
+  hue are RGB notions and are applied only when C == 3 (skipped otherwise).
+- ``RSToGray``: only when C == 3 (luma, replicated to 3 bands); a no-op for
+  N bands, where "gray" has no meaning.
+- ``RSGaussianBlur``, ``RSGaussNoise``, ``RSSolarize``: every band.
+
+Probabilities and ranges follow the albumentations ops of the CMID reference.
+"""
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmpretrain.registry import TRANSFORMS
+
+
+def _white(img: np.ndarray, max_value: float) -> float:
+    if img.dtype == np.uint8:
+        return 255.
+    if img.dtype == np.uint16:
+        return 65535.
+    return float(max_value)
+
+
+def _restore(out: np.ndarray, like: np.ndarray, white: float) -> np.ndarray:
+    out = np.clip(out, 0, white)
+    if np.issubdtype(like.dtype, np.integer):
+        out = np.rint(out)
+    return out.astype(like.dtype)
+
+
+class _RandomOp(BaseTransform):
+    """Applies ``_apply`` with probability ``prob``."""
+
+    def __init__(self, prob: float = 1.0, max_value: float = 1.0) -> None:
+        self.prob = prob
+        self.max_value = max_value
+
+    def transform(self, results: dict) -> dict:
+        if np.random.rand() < self.prob:
+            img = results['img']
+            results['img'] = self._apply(img, _white(img, self.max_value))
+        return results
+
+    def _apply(self, img: np.ndarray, white: float) -> np.ndarray:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        args = ', '.join(f'{k}={v!r}' for k, v in vars(self).items())
+        return f'{self.__class__.__name__}({args})'
+
+
+def _rgb_to_gray(img: np.ndarray) -> np.ndarray:
+    return img[..., 0] * 0.299 + img[..., 1] * 0.587 + img[..., 2] * 0.114
+
+
+@TRANSFORMS.register_module()
+class RSColorJitter(_RandomOp):
+    """Random brightness, contrast (any bands), saturation and hue (3 bands).
+
+    Factors are drawn from ``[1 - x, 1 + x]`` (hue: a shift in ``[-hue, hue]``
+    of a full turn), applied in random order, like torchvision's ColorJitter.
+    """
+
+    def __init__(self, brightness: float = 0.4, contrast: float = 0.4, saturation: float = 0.2,
+                 hue: float = 0.1, prob: float = 0.8, max_value: float = 1.0) -> None:
+        super().__init__(prob, max_value)
+        self.brightness = brightness
+        self.contrast = contrast
+        self.saturation = saturation
+        self.hue = hue
+
+    def _apply(self, img: np.ndarray, white: float) -> np.ndarray:
+        x = img.astype(np.float32)
+        rgb = x.ndim == 3 and x.shape[2] == 3
+        for op in np.random.permutation(4):
+            if op == 0 and self.brightness:
+                x = x * np.random.uniform(1 - self.brightness, 1 + self.brightness)
+            elif op == 1 and self.contrast:
+                mean = (_rgb_to_gray(x) if rgb else x).mean()
+                x = (x - mean) * np.random.uniform(1 - self.contrast, 1 + self.contrast) + mean
+            elif op == 2 and self.saturation and rgb:
+                gray = _rgb_to_gray(x)[..., None]
+                x = (x - gray) * np.random.uniform(1 - self.saturation, 1 + self.saturation) + gray
+            elif op == 3 and self.hue and rgb:
+                x = self._shift_hue(np.clip(x, 0, white) / white, np.random.uniform(
+                    -self.hue, self.hue)) * white
+            x = np.clip(x, 0, white)
+        return _restore(x, img, white)
+
+    @staticmethod
+    def _shift_hue(rgb01: np.ndarray, shift: float) -> np.ndarray:
+        hsv = cv2.cvtColor(rgb01.astype(np.float32), cv2.COLOR_RGB2HSV)  # H in degrees
+        hsv[..., 0] = (hsv[..., 0] + shift * 360.) % 360.
+        return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+
+@TRANSFORMS.register_module()
+class RSGaussianBlur(_RandomOp):
+    """Gaussian blur, odd kernel in ``kernel_range``, sigma in ``sigma_range``."""
+
+    def __init__(self, kernel_range: tuple[int, int] = (3, 7),
+                 sigma_range: tuple[float, float] = (0.1, 2.0), prob: float = 1.0,
+                 max_value: float = 1.0) -> None:
+        super().__init__(prob, max_value)
+        self.kernel_range = kernel_range
+        self.sigma_range = sigma_range
+
+    def _apply(self, img: np.ndarray, white: float) -> np.ndarray:
+        ks = np.random.choice(np.arange(self.kernel_range[0], self.kernel_range[1] + 1, 2))
+        sigma = np.random.uniform(*self.sigma_range)
+        x = img.astype(np.float32)
+        # cv2 filters at most 4 channels at once on some builds: blur band by band
+        bands = [cv2.GaussianBlur(x[..., c], (int(ks), int(ks)), sigma) for c in range(x.shape[2])]
+        return _restore(np.stack(bands, axis=-1), img, white)
+
+
+@TRANSFORMS.register_module()
+class RSGaussNoise(_RandomOp):
+    """Additive Gaussian noise; variance drawn from ``var_limit`` (uint8 scale).
+
+    The variance is given on the 0..255 scale (albumentations' default
+    (10, 50)) and scaled to the white level of the input dtype.
+    """
+
+    def __init__(self, var_limit: tuple[float, float] = (10., 50.), prob: float = 0.6,
+                 max_value: float = 1.0) -> None:
+        super().__init__(prob, max_value)
+        self.var_limit = var_limit
+
+    def _apply(self, img: np.ndarray, white: float) -> np.ndarray:
+        std = np.sqrt(np.random.uniform(*self.var_limit)) * white / 255.
+        noise = np.random.normal(0., std, img.shape).astype(np.float32)
+        return _restore(img.astype(np.float32) + noise, img, white)
+
+
+@TRANSFORMS.register_module()
+class RSSolarize(_RandomOp):
+    """Invert every value at or above ``threshold`` (fraction of white)."""
+
+    def __init__(self, threshold: float = 0.5, prob: float = 0.2, max_value: float = 1.0) -> None:
+        super().__init__(prob, max_value)
+        self.threshold = threshold
+
+    def _apply(self, img: np.ndarray, white: float) -> np.ndarray:
+        x = img.astype(np.float32)
+        x = np.where(x >= self.threshold * white, white - x, x)
+        return _restore(x, img, white)
+
+
+@TRANSFORMS.register_module()
+class RSToGray(_RandomOp):
+    """RGB -> luma replicated to 3 bands; no-op for other band counts."""
+
+    def __init__(self, prob: float = 0.2, max_value: float = 1.0) -> None:
+        super().__init__(prob, max_value)
+
+    def _apply(self, img: np.ndarray, white: float) -> np.ndarray:
+        if img.ndim != 3 or img.shape[2] != 3:
+            return img
+        gray = _rgb_to_gray(img.astype(np.float32))[..., None]
+        return _restore(np.repeat(gray, 3, axis=2), img, white)

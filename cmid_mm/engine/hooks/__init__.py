@@ -1,0 +1,4 @@
+from .knn_monitor_hook import KNNMonitorHook
+from .teacher_temp_hook import LocalTeacherTempHook
+
+__all__ = ['LocalTeacherTempHook', 'KNNMonitorHook']

@@ -1,0 +1,14 @@
+"""CMID models; importing registers them into mmpretrain's MODELS registry."""
+from .algorithms import CMID
+from .backbones import CMIDResNet, CMIDSwinTransformer
+from .data_preprocessor import CMIDDataPreprocessor
+from .heads import CMIDLocalHead, CMIDMIMHead
+from .losses import CMIDLocalLoss, FocalFrequencyLoss, FocalL1Loss
+from .necks import CMIDLinearDecoder
+from .utils import position_match
+
+__all__ = [
+    'CMID', 'CMIDResNet', 'CMIDSwinTransformer', 'CMIDDataPreprocessor', 'CMIDMIMHead',
+    'CMIDLocalHead', 'CMIDLocalLoss', 'FocalL1Loss', 'FocalFrequencyLoss', 'CMIDLinearDecoder',
+    'position_match'
+]

@@ -1,0 +1,3 @@
+from .cmid import CMID
+
+__all__ = ['CMID']

@@ -1,0 +1,4 @@
+from .cmid_resnet import CMIDResNet
+from .cmid_swin import CMIDSwinTransformer
+
+__all__ = ['CMIDResNet', 'CMIDSwinTransformer']

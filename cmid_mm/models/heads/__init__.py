@@ -1,0 +1,4 @@
+from .local_head import CMIDLocalHead
+from .mim_head import CMIDMIMHead
+
+__all__ = ['CMIDMIMHead', 'CMIDLocalHead']

@@ -1,0 +1,3 @@
+from .linear_decoder import CMIDLinearDecoder
+
+__all__ = ['CMIDLinearDecoder']

@@ -1,0 +1,33 @@
+# CMID with a ResNet-50 student (numbers from ../shared/CMID_METHOD.md).
+model = dict(
+    type='CMID',
+    data_preprocessor=dict(
+        type='CMIDDataPreprocessor',
+        # MillionAID/Potsdam statistics of the reference, on the 0..255 scale
+        mean=[86.18, 91.93, 85.37],
+        std=[34.65, 34.48, 35.88],
+        to_rgb=False),  # LoadRSImage already returns RGB
+    backbone=dict(type='CMIDResNet', depth=50, in_channels=3, out_indices=(3, ),
+                  norm_cfg=dict(type='BN'), zero_init_residual=False),
+    neck=dict(type='CMIDLinearDecoder', in_channels=2048, encoder_stride=32, out_channels=3),
+    head=dict(
+        type='CMIDMIMHead',
+        loss=dict(type='FocalL1Loss', alpha=0.2, gamma=1.0, activate='sigmoid', residual=False),
+        fft_loss=dict(type='FocalFrequencyLoss', loss_weight=1.0, alpha=1.0, ave_spectrum=True,
+                      log_matrix=True, batch_matrix=True),
+        unmask_weight=0.001),
+    projector=dict(type='MoCoV2Neck', in_channels=2048, hid_channels=2048, out_channels=256,
+                   with_avg_pool=True),
+    global_mode='moco',
+    global_head=dict(type='ContrastiveHead', loss=dict(type='CrossEntropyLoss'), temperature=0.2),
+    queue_len=65536,
+    feat_dim=256,
+    local_head=dict(type='CMIDLocalHead', in_channels=2048, hid_channels=2048,
+                    bottleneck_channels=256, out_channels=2048, num_layers=3, use_bn=True),
+    local_loss=dict(type='CMIDLocalLoss', out_dim=2048, student_temp=0.1, teacher_temp=0.07,
+                    warmup_teacher_temp=0.04, warmup_teacher_temp_epochs=50,
+                    center_momentum=0.9),
+    num_matches=20,
+    # teacher momentum 0.996 -> 1 (mmengine's momentum = 1 - that)
+    teacher=dict(type='CosineEMA', momentum=0.004, end_momentum=0.),
+)

@@ -1,0 +1,54 @@
+# Small CMID for CPU: ResNet-18 student on 128 px Sentinel-2 tiles built by
+# tools/data/build_rs_datasets.py (used by `make demo` and the tests).
+_base_ = [
+    '_base_/models/cmid_resnet50.py',
+    '_base_/datasets/folder_pretrain_224.py',
+    '_base_/schedules/adan_200e.py',
+    '_base_/default_runtime.py',
+]
+crop_size = 128  # 4 x 4 location grid, 4 x 4 mask blocks of 32 px
+model = dict(
+    backbone=dict(depth=18),
+    neck=dict(in_channels=512),
+    projector=dict(in_channels=512, hid_channels=512, out_channels=128),
+    feat_dim=128,
+    queue_len=4096,
+    local_head=dict(in_channels=512, hid_channels=512, bottleneck_channels=128,
+                    out_channels=1024),
+    local_loss=dict(out_dim=1024, warmup_teacher_temp_epochs=5),
+    num_matches=8,
+)
+view_a = []
+view_b = [
+    dict(type='RSColorJitter', brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1, prob=0.8),
+    dict(type='RSGaussianBlur', kernel_range=(3, 7), sigma_range=(0.1, 2.0), prob=1.0),
+    dict(type='RSGaussNoise', var_limit=(10., 50.), prob=0.6),
+    dict(type='RSSolarize', threshold=0.5, prob=0.2),
+    dict(type='RSToGray', prob=0.2),
+]
+train_pipeline = [
+    dict(type='LoadRSImage'),
+    dict(type='Resize', scale=(crop_size, crop_size), interpolation='bicubic'),
+    dict(type='CMIDMultiView', view_pipelines=[view_a, view_b], crop_size=crop_size,
+         crop_ratio_range=(0.3, 1.0), flip_prob=0.5,
+         mask_generator=dict(type='SimMIMMaskGenerator', input_size=crop_size,
+                             mask_patch_size=32, model_patch_size=4, mask_ratio=0.6)),
+    dict(type='PackInputs', algorithm_keys=['grid', 'mask'], meta_keys=['img_path']),
+]
+train_dataloader = dict(
+    batch_size=32, num_workers=2, persistent_workers=True, pin_memory=False,
+    dataset=dict(data_root='data/rs/pretrain/rgb', pipeline=train_pipeline))
+
+max_epochs = 20
+warmup_epochs = 2
+optim_wrapper = dict(optimizer=dict(lr=2e-3))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=warmup_epochs,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=1e-6,
+         by_epoch=True, begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=5, max_keep_ckpts=2))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+auto_scale_lr = dict(base_batch_size=32)

@@ -1,0 +1,8 @@
+_base_ = [
+    '_base_/models/cmid_resnet50.py',
+    '_base_/datasets/folder_pretrain_224.py',
+    '_base_/schedules/adan_200e.py',
+    '_base_/default_runtime.py',
+]
+# MillionAID: ~1M unlabelled images under data/millionaid/ (any sub-folders)
+train_dataloader = dict(dataset=dict(data_root='data/millionaid/'))
