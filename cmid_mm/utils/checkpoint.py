@@ -5,18 +5,37 @@ message hub's ``HistoryBuffer`` and numpy scalars/arrays inside it), which
 ``torch.load(weights_only=True)`` - the default since torch 2.6 - refuses, so
 ``--resume`` breaks. We allow exactly those types with
 ``torch.serialization.add_safe_globals`` instead of ``weights_only=False``,
-which would let a checkpoint file run arbitrary code.
+which would let a checkpoint file run arbitrary code. Checkpoints written by
+a process that did not import ``cmid_mm`` pickle ``HistoryBuffer`` through
+``builtins.getattr`` and stay refused (load them once in a trusted session
+and re-save, or train with this package's tools).
 """
+import copyreg
 import os
 
 import numpy as np
 import torch
 
+try:  # numpy >= 2
+    from numpy._core import multiarray as _multiarray
+except ImportError:  # pragma: no cover - numpy 1.x
+    from numpy.core import multiarray as _multiarray
+
+
+def _reduce_history_buffer(buf):
+    """Pickle a HistoryBuffer as ``HistoryBuffer(log, count, max_length)``.
+
+    By default it pickles references to its statistics methods through
+    ``builtins.getattr``, which ``weights_only=True`` rightly refuses (and
+    which we will not allow-list). Rebuilding through the constructor needs
+    only the class and numpy arrays.
+    """
+    return type(buf), (buf._log_history, buf._count_history, buf.max_length)
+
 
 def _mmengine_types() -> list:
     from mmengine.logging.history_buffer import HistoryBuffer
-    types = [HistoryBuffer, np.ndarray, np.dtype, np.core.multiarray._reconstruct,
-             np.core.multiarray.scalar]
+    types = [HistoryBuffer, np.ndarray, np.dtype, _multiarray._reconstruct, _multiarray.scalar]
     # numpy >= 1.25 pickles dtypes by their class (np.dtypes.Float64DType, ...)
     types += [type(np.dtype(t)) for t in (np.float64, np.float32, np.float16, np.int64,
                                           np.int32, np.int16, np.int8, np.uint8, np.bool_)]
@@ -24,7 +43,14 @@ def _mmengine_types() -> list:
 
 
 def allow_mmengine_checkpoint_types() -> None:
-    """Allow-list the types mmengine writes into checkpoints (idempotent)."""
+    """Make mmengine checkpoints loadable with ``weights_only=True`` (idempotent).
+
+    Registers a constructor-based pickling of ``HistoryBuffer`` for the
+    checkpoints this process writes, and allow-lists exactly the classes
+    those checkpoints contain.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
     torch.serialization.add_safe_globals(_mmengine_types())
 
 
@@ -50,10 +76,14 @@ def safe_load_checkpoint(path: str | os.PathLike, map_location: str = 'cpu') -> 
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # pickle.UnpicklingError, RuntimeError, EOFError, ...
+        detail = str(e)
+        # torch's own text suggests weights_only=False; keep only the reason
+        reason = [ln.strip() for ln in detail.splitlines() if 'GLOBAL' in ln]
+        reason = reason[0] if reason else detail.splitlines()[0] if detail else ''
         raise ValueError(
-            f'cannot load checkpoint {path}: {type(e).__name__}: {e}. Only tensors and the types '
-            'mmengine writes are allowed (weights_only=True); a file that carries other pickled '
-            'objects is refused on purpose.') from e
+            f'cannot load checkpoint {path}: {type(e).__name__}: {reason} -- checkpoints are '
+            'loaded with weights_only=True (tensors and the types mmengine writes only); '
+            'a truncated file or one carrying other pickled objects is refused.') from e
     if not isinstance(ckpt, dict):
         raise ValueError(f'checkpoint {path} holds a {type(ckpt).__name__}, expected a dict')
     return ckpt

@@ -1,4 +1,5 @@
+from .finite_checkpoint_hook import FiniteCheckpointHook
 from .knn_monitor_hook import KNNMonitorHook
 from .teacher_temp_hook import LocalTeacherTempHook
 
-__all__ = ['LocalTeacherTempHook', 'KNNMonitorHook']
+__all__ = ['LocalTeacherTempHook', 'KNNMonitorHook', 'FiniteCheckpointHook']

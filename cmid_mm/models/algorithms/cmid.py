@@ -1,8 +1,11 @@
 """CMID: contrastive + masked image modelling + dense self-distillation."""
+import logging
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.dist import all_gather
+from mmengine.logging import MessageHub, print_log
 from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -49,6 +52,10 @@ class CMID(BaseSelfSupervisor):
         num_matches (int): Matched positions per image. Defaults to 20.
         loss_weights (dict): Weights of ``rec``, ``global``, ``local``.
             Defaults to 1 each.
+        nonfinite_loss (str): What a NaN/Inf loss term does: ``'raise'`` stops
+            the run with a ``FloatingPointError`` naming the term (default);
+            ``'skip'`` logs it and leaves the step to be dropped by
+            ``SkipNonFiniteOptimWrapper``.
     """
 
     def __init__(self,
@@ -65,6 +72,7 @@ class CMID(BaseSelfSupervisor):
                  feat_dim: int = 256,
                  num_matches: int = 20,
                  loss_weights: dict | None = None,
+                 nonfinite_loss: str = 'raise',
                  data_preprocessor: dict | None = None,
                  init_cfg: dict | list[dict] | None = None) -> None:
         data_preprocessor = data_preprocessor or dict(type='CMIDDataPreprocessor')
@@ -77,6 +85,9 @@ class CMID(BaseSelfSupervisor):
         self.local_head = MODELS.build(local_head)
         self.local_loss = MODELS.build(local_loss)
         self.teacher = MODELS.build({**teacher, 'model': self._student()})
+        if nonfinite_loss not in ('raise', 'skip'):
+            raise ValueError(f"nonfinite_loss must be 'raise' or 'skip', got {nonfinite_loss!r}")
+        self.nonfinite_loss = nonfinite_loss
         self.global_mode = global_mode
         self.num_matches = num_matches
         self.loss_weights = {'rec': 1., 'global': 1., 'local': 1., **(loss_weights or {})}
@@ -123,8 +134,25 @@ class CMID(BaseSelfSupervisor):
         loss_global = self._global_loss(s_maps, t_maps)
         loss_local = self._local_loss(s_maps, t_maps, grids)
         w = self.loss_weights
-        return dict(loss_rec=w['rec'] * loss_rec, loss_global=w['global'] * loss_global,
-                    loss_local=w['local'] * loss_local)
+        losses = dict(loss_rec=w['rec'] * loss_rec, loss_global=w['global'] * loss_global,
+                      loss_local=w['local'] * loss_local)
+        self._check_finite(losses)
+        return losses
+
+    def _check_finite(self, losses: dict[str, torch.Tensor]) -> None:
+        """Name the non-finite loss terms; raise or warn per ``nonfinite_loss``."""
+        bad = [k for k, v in losses.items() if not torch.isfinite(v).all()]
+        if not bad:
+            return
+        it = MessageHub.get_current_instance().get_info('iter')
+        msg = (f'non-finite CMID loss at iteration {it}: ' +
+               ', '.join(f'{k}={losses[k].item()}' for k in bad))
+        if self.nonfinite_loss == 'raise':
+            raise FloatingPointError(
+                msg + '. Stopped before the update, so no NaN reaches the weights or a '
+                "checkpoint. To skip such steps instead set model.nonfinite_loss='skip' and "
+                "optim_wrapper.type='SkipNonFiniteOptimWrapper'.")
+        print_log(msg + ' (step will be skipped)', logger='current', level=logging.WARNING)
 
     def _global_loss(self, s_maps: list[torch.Tensor], t_maps: list[torch.Tensor]) -> torch.Tensor:
         """Symmetric cross-view global loss; enqueues both teacher keys (moco)."""

@@ -6,12 +6,14 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
+    # atomic writes: a run killed mid-save never leaves a truncated checkpoint
+    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3,
+                    backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )
-# the local loss's teacher temperature warms up per epoch
-custom_hooks = [dict(type='LocalTeacherTempHook')]
+# the local loss's teacher temperature warms up per epoch; NaN weights are never saved
+custom_hooks = [dict(type='LocalTeacherTempHook'), dict(type='FiniteCheckpointHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,
