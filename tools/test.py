@@ -7,6 +7,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import cmid_mm  # noqa: F401  (registers modules, allows mmengine checkpoint types)
+from cmid_mm.utils.dist import setup_cpu_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -63,9 +64,8 @@ def main() -> None:
         cfg.test_evaluator = [*cfg.test_evaluator] if isinstance(
             cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
         cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
-    import torch
-    if not torch.cuda.is_available() and cfg.get('env_cfg', {}).get('dist_cfg'):
-        cfg.env_cfg.dist_cfg.backend = 'gloo'
+    # CPU-only machines (CI, laptops): gloo instead of NCCL
+    setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     print(metrics)

@@ -12,6 +12,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import cmid_mm  # noqa: F401  (registers modules, allows mmengine checkpoint types)
+from cmid_mm.utils.dist import setup_cpu_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -90,10 +91,11 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         if dataloader_cfg.get('num_workers', 0) == 0:
             dataloader_cfg['persistent_workers'] = False
 
-    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        set_default_dataloader_cfg(cfg, field)
+    # --cfg-options first, so that e.g. num_workers=0 also drops persistent_workers
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        set_default_dataloader_cfg(cfg, field)
     return cfg
 
 
@@ -101,10 +103,8 @@ def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
-    # CPU-only machines (CI, laptops) cannot use NCCL: fall back to gloo.
-    import torch
-    if not torch.cuda.is_available() and cfg.get('env_cfg', {}).get('dist_cfg'):
-        cfg.env_cfg.dist_cfg.backend = 'gloo'
+    # CPU-only machines (CI, laptops): gloo instead of NCCL
+    setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -3,8 +3,13 @@ import numpy as np
 import pytest
 
 from cmid_mm.datasets.transforms import CMIDMultiView, location_grid
-from cmid_mm.datasets.transforms.photometric import (RSColorJitter, RSGaussianBlur, RSGaussNoise,
-                                                     RSSolarize, RSToGray)
+from cmid_mm.datasets.transforms.photometric import (
+    RSColorJitter,
+    RSGaussianBlur,
+    RSGaussNoise,
+    RSSolarize,
+    RSToGray,
+)
 
 
 def test_location_grid_known_crop():
@@ -33,10 +38,10 @@ def test_multiview_grid_points_at_the_pixels_the_view_shows(seed):
     for v in range(2):
         view, grid = out['img'][v], out['grid'][v].reshape(7, 7, 2)
         for k in range(7):
-            for l in range(7):
-                c = 32 * k + 16, 32 * l + 16  # boundary between pixels c-1 and c
+            for col in range(7):
+                c = 32 * k + 16, 32 * col + 16  # boundary between pixels c-1 and c
                 seen = (view[c[0] - 1, c[1] - 1, :2] + view[c[0], c[1], :2]) / 2 + 0.5
-                assert seen == pytest.approx(grid[k, l], abs=1.0)
+                assert seen == pytest.approx(grid[k, col], abs=1.0)
 
 
 def test_multiview_flip_happens_and_masks_are_blocky():

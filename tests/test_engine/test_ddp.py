@@ -21,14 +21,14 @@ def _worker(rank: int, world: int, port: int, files: list[str], out: str) -> Non
                       WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
     torch.distributed.init_process_group('gloo', rank=rank, world_size=world)
+    from conftest import make_cmid_batch as _batch
+    from conftest import tiny_cmid_cfg
     from mmengine.logging import MessageHub
     from mmengine.model import MMDistributedDataParallel
     from mmengine.optim import OptimWrapper
     from mmpretrain.registry import MODELS
 
     import cmid_mm  # noqa: F401
-    from conftest import make_cmid_batch as _batch
-    from conftest import tiny_cmid_cfg
 
     MessageHub.get_current_instance().update_info('max_iters', 10)
     torch.manual_seed(0)

@@ -5,13 +5,13 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from conftest import make_cmid_batch, tiny_cmid_cfg
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmpretrain.registry import MODELS
 
 from cmid_mm.engine import AtomicLocalBackend, SkipNonFiniteOptimWrapper
 from cmid_mm.engine.hooks import FiniteCheckpointHook
 from cmid_mm.utils import safe_load_checkpoint
-from conftest import make_cmid_batch, tiny_cmid_cfg
 
 
 def test_atomic_put_never_leaves_a_partial_file(tmp_path, monkeypatch):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import REPO, TINY_CFG
 
 from cmid_mm.utils import safe_load_checkpoint
-from conftest import REPO, TINY_CFG
 
 HERE = Path(__file__).parent
 
@@ -71,7 +71,7 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path, pretrain_tiles,
     kill_cfg = tmp_path / 'kill_after_epoch2.py'
     kill_cfg.write_text(
         f"_base_ = '{TINY_CFG}'\n"
-        "custom_imports = dict(imports=['cmid_mm', 'kill_hook'], allow_failed_imports=False)\n"
+        "custom_imports = dict(imports=['cmid_mm', 'testing_hooks'], allow_failed_imports=False)\n"
         "custom_hooks = [dict(type='LocalTeacherTempHook'), dict(type='FiniteCheckpointHook'), "
         "dict(type='KillAfterEpochHook', epoch=2)]\n")
     cmd = _train_cmd(wd, pretrain_tiles)
@@ -111,3 +111,29 @@ def test_dist_train_sh_one_process_on_cpu(tmp_path, pretrain_tiles):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (wd / 'epoch_1.pth').exists()
     assert 'Distributed launcher: pytorch' in (next(wd.glob('*/*.log')).read_text())
+
+
+def test_dist_train_sh_two_processes_end_with_identical_ranks(tmp_path, pretrain_tiles):
+    cfg = tmp_path / 'dump_ranks.py'
+    cfg.write_text(
+        f"_base_ = '{TINY_CFG}'\n"
+        "custom_imports = dict(imports=['cmid_mm', 'testing_hooks'], allow_failed_imports=False)\n"
+        "custom_hooks = [dict(type='LocalTeacherTempHook'), dict(type='DumpRankStateHook')]\n")
+    wd = tmp_path / 'dist2'
+    cmd = _train_cmd(wd, pretrain_tiles, 'train_dataloader.batch_size=2',
+                     'train_dataloader.num_workers=0', epochs=1, n=8,
+                     launcher=['bash', str(REPO / 'tools/dist_train.sh')])
+    cmd[cmd.index(str(TINY_CFG))] = str(cfg)
+    cmd.insert(3, '2')
+    proc = subprocess.run(cmd, env={**_env(), 'PORT': '29532'}, cwd=REPO, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    s0 = torch.load(wd / 'rank0_state.pth', weights_only=True)
+    s1 = torch.load(wd / 'rank1_state.pth', weights_only=True)
+    # 2 iterations x 2 ranks x 2 views x batch 2 keys went into the queue
+    assert int(s0['queue_ptr']) == int(s1['queue_ptr']) == 16
+    for k in s0:
+        # BN running statistics are per rank (mmengine's DDP default broadcast_buffers=False)
+        if 'running_' in k or 'num_batches_tracked' in k:
+            continue
+        assert torch.allclose(s0[k].float(), s1[k].float(), atol=1e-6), k
