@@ -4,11 +4,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from mmengine.logging import MessageHub
-from mmpretrain.registry import MODELS
-
 from conftest import make_cmid_batch as _batch
 from conftest import tiny_cmid_cfg
+from mmengine.logging import MessageHub
+from mmpretrain.registry import MODELS
 
 
 @pytest.fixture
@@ -54,7 +53,8 @@ def test_loss_terms_finite_and_gradients_reach_the_right_parameters(model_and_ba
     sum(losses.values()).backward()
     for name in ('backbone.mask_token', 'backbone.conv1.weight', 'backbone.layer4.1.conv2.weight',
                  'neck.decoder.0.weight', 'projector.mlp.0.weight', 'projector.mlp.2.weight',
-                 'local_head.mlp.0.weight', 'local_head.last_layer.parametrizations.weight.original1'):
+                 'local_head.mlp.0.weight',
+                 'local_head.last_layer.parametrizations.weight.original1'):
         p = dict(model.named_parameters())[name]
         assert p.grad is not None and p.grad.abs().sum() > 0, name
     for name, p in model.teacher.named_parameters():

@@ -3,13 +3,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.dataset import default_collate
 from mmengine.logging import MessageHub
 from mmpretrain.registry import MODELS, TRANSFORMS
 from PIL import Image
-
-from conftest import REPO
 
 CONFIGS = sorted((REPO / 'configs/cmid').glob('*.py'))
 

@@ -8,7 +8,7 @@ from mmpretrain.registry import HOOKS
 
 @HOOKS.register_module()
 class KillAfterEpochHook(Hook):
-    """Kill the process (as an OOM killer or a pre-empted node would) after epoch ``epoch`` (1-based)."""
+    """SIGKILL the process (like an OOM killer or pre-emption) after 1-based epoch ``epoch``."""
 
     priority = 'LOWEST'  # after CheckpointHook (VERY_LOW) has written the checkpoint
 

@@ -1,6 +1,5 @@
 """Reconstruction head of CMID's masked-image-modelling branch."""
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 

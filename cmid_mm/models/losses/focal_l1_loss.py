@@ -1,5 +1,4 @@
 """Focal L1 loss of A2MIM, used by CMID for masked-pixel reconstruction."""
-from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -74,7 +73,7 @@ class FocalL1Loss(nn.Module):
     def forward(self,
                 pred: torch.Tensor,
                 target: torch.Tensor,
-                weight: Optional[torch.Tensor] = None) -> torch.Tensor:
+                weight: torch.Tensor | None = None) -> torch.Tensor:
         """Compute the loss.
 
         Args:
