@@ -34,10 +34,15 @@ def parse_args() -> argparse.Namespace:
 
 
 def pretrain(work_dir: Path, data_root: Path, epochs: int, gpus: int) -> Path:
+    if epochs < 2:
+        raise ValueError(f'--epochs must be >= 2 (1 warm-up + cosine), got {epochs}')
+    warmup = max(1, epochs // 5)
     cmd = ['bash', str(REPO / 'tools/dist_train.sh'), str(CONFIG), str(gpus),
            '--work-dir', str(work_dir), '--cfg-options',
            f'train_dataloader.dataset.data_root={data_root}', f'train_cfg.max_epochs={epochs}',
-           f'param_scheduler.1.T_max={epochs - 2}', f'param_scheduler.1.end={epochs}',
+           f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
+           f'param_scheduler.1.T_max={epochs - warmup}', f'param_scheduler.1.end={epochs}',
+           f'model.local_loss.warmup_teacher_temp_epochs={max(1, epochs // 2)}',
            f'default_hooks.checkpoint.interval={epochs}']
     env = {**os.environ, 'PYTHON': sys.executable, 'PORT': os.environ.get('PORT', '29517')}
     log('[2/5]', 'pretraining: ' + ' '.join(cmd))
