@@ -1,0 +1,1 @@
+"""Change-detection tests (a package, so its conftest does not shadow ``tests/conftest.py``)."""
