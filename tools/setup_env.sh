@@ -54,7 +54,7 @@ if ! "$VENV/bin/python" -c 'import mmcv, mmcv.ops' >/dev/null 2>&1; then
   echo "[env] installing cached mmcv wheel from $wheel_dir"
   pip install -q --no-deps --force-reinstall "$wheel_dir"/mmcv-*.whl
   # mmcv's own runtime deps (addict, yapf, ...) without letting pip rebuild mmcv
-  pip install -q addict packaging pyyaml yapf opencv-python-headless
+  pip install -q addict packaging pyyaml yapf opencv-python
 fi
 
 echo "[env] OpenMMLab packages"

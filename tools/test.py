@@ -32,19 +32,29 @@ def parse_args() -> argparse.Namespace:
 
 
 def enable_show_dir(cfg: Config, show_dir: str) -> None:
-    """Switch on the config's visualization hook, writing PNGs to ``show_dir``."""
-    hooks = cfg.default_hooks
-    if 'visualization' not in hooks:
+    """Switch on the config's visualization hook, writing PNGs to ``show_dir``.
+
+    Follows each package's own ``tools/test.py``: mmseg draws through the
+    visualizer's ``save_dir``, mmdet/mmrotate take ``test_out_dir``, mmpretrain
+    and our ``CDVisualizationHook`` take ``out_dir``.
+    """
+    vis = cfg.get('default_hooks', {}).get('visualization')
+    if vis is None:
         raise ValueError(f'{cfg.filename} has no default_hooks.visualization: --show-dir needs '
                          'a visualization hook (e.g. SegVisualizationHook, CDVisualizationHook)')
-    vis = hooks.visualization
-    vis['draw'] = True
-    vis['enable'] = True
-    vis['show_dir' if 'show_dir' in vis or vis['type'] == 'CDVisualizationHook'
-        else 'out_dir'] = show_dir
-    if vis['type'] in ('SegVisualizationHook', 'DetVisualizationHook'):
+    kind = vis['type']
+    if kind == 'SegVisualizationHook':
+        vis['draw'] = True
         cfg.visualizer['save_dir'] = show_dir
-        vis.pop('out_dir', None)
+    elif kind == 'DetVisualizationHook':
+        vis['draw'] = True
+        vis['test_out_dir'] = show_dir
+    elif kind == 'VisualizationHook':  # mmpretrain
+        vis['enable'] = True
+        vis['out_dir'] = show_dir
+    else:  # CDVisualizationHook and hooks with the same interface
+        vis['draw'] = True
+        vis['out_dir'] = show_dir
 
 
 def main() -> None:
