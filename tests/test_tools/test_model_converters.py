@@ -92,8 +92,8 @@ def _swin_pair(package):
 def test_swin_conversion_gives_the_same_stage_outputs(package):
     src, spec, dst = _swin_pair(package)
     assert spec.params['window_size'] == 2 and spec.params['out_indices'] == (0, 1, 2, 3)
-    converted, added = bl.to_target_layout(src.state_dict(), spec, package)
-    assert added == []
+    converted, added, removed = bl.to_target_layout(src.state_dict(), spec, package)
+    assert added == [] and removed == []
     assert bl.compare_with_module(converted, dst).ok
     dst.load_state_dict(converted, strict=True)
     x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
@@ -112,7 +112,7 @@ def test_swin_cmid_weights_add_identity_output_norms():
     state = {k: v for k, v in src.state_dict().items()
              if not k.startswith(('norm0.', 'norm1.', 'norm2.'))}
     spec = bl.infer_spec(state)
-    converted, added = bl.to_target_layout(state, spec, 'mmseg')
+    converted, added, _ = bl.to_target_layout(state, spec, 'mmseg')
     assert added == [f'norm{i}.{p}' for i in range(3) for p in ('weight', 'bias')]
     assert torch.equal(converted['norm1.weight'], torch.ones(32))
     assert torch.equal(converted['norm1.bias'], torch.zeros(32))
@@ -120,6 +120,14 @@ def test_swin_cmid_weights_add_identity_output_norms():
     x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         torch.testing.assert_close(src(x)[3], dst(x)[3], rtol=1e-5, atol=1e-5)
+
+
+def test_swin_to_mmpretrain_leaves_out_extra_output_norms():
+    """mmpretrain's classifier Swin has norm3 only; norms of stages 0-2 are left out."""
+    src, spec, _ = _swin_pair('mmseg')
+    converted, added, removed = bl.to_target_layout(src.state_dict(), spec, 'mmpretrain')
+    assert added == [] and removed == [f'norm{i}.{p}' for i in range(3) for p in ('weight', 'bias')]
+    assert bl.compare_with_module(converted, bl.build_stock(spec, 'mmpretrain')).ok
 
 
 # --------------------------------------------------------------------------- extract_backbone
@@ -177,7 +185,7 @@ def test_extract_swin(swin_ckpt, tmp_path, target, initialised):
 def test_extract_without_config_infers_the_structure(tmp_path, capsys):
     src, student = ck.write_cmid_checkpoint(tmp_path / 'nometa.pth', 'resnet', with_meta=False)
     assert eb.main([str(src), str(tmp_path / 'out.pth')]) == 0
-    assert 'no config' in capsys.readouterr().err
+    assert 'no readable config' in capsys.readouterr().err
     assert len(_load(tmp_path / 'out.pth')['state_dict']) == len(student.state_dict())
 
 
@@ -203,6 +211,20 @@ def test_extract_rejects_other_checkpoints(tmp_path, capsys):
     assert not (tmp_path / 'x.pth').exists()
     assert eb.main([str(tmp_path / 'absent.pth'), str(tmp_path / 'x.pth')]) == 1
     assert 'no such file' in capsys.readouterr().err
+
+
+def test_config_text_is_read_without_running_it(tmp_path):
+    """meta['cfg'] is Python; only literals and dict(...) calls are evaluated."""
+    marker = tmp_path / 'ran'
+    text = (f'import pathlib\npathlib.Path({str(marker)!r}).touch()\n'
+            "model = dict(type='CMID', backbone=dict(type='CMIDResNet', depth=18, "
+            "out_indices=(3, )), head=dict(fn=lambda x: x, loss=dict(type='L1')))\n")
+    assert eb.parse_model_cfg(text) == {
+        'type': 'CMID', 'backbone': {'type': 'CMIDResNet', 'depth': 18, 'out_indices': (3, )},
+        'head': {'loss': {'type': 'L1'}}}
+    assert not marker.exists()
+    assert eb.parse_model_cfg('model = build()') is None
+    assert eb.parse_model_cfg('not python (') is None
 
 
 def test_extract_reports_key_mismatch(tmp_path, capsys):
@@ -300,10 +322,10 @@ def _reference_swin_backbone_state(arch: dict, window: int = 7) -> OrderedDict:
     add('patch_embed.projection.bias', c)
     add('patch_embed.norm.weight', c)
     add('patch_embed.norm.bias', c)
-    coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window),
-                                        indexing='ij')).flatten(1)
-    rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + window - 1
-    index = (rel[..., 0] * (2 * window - 1) + rel[..., 1])
+    # WindowMSA.relative_position_index as the reference computes it (double_step_seq)
+    seq = (torch.arange(0, (2 * window - 1) * window, 2 * window - 1)[:, None]
+           + torch.arange(window)[None, :]).reshape(1, -1)
+    index = (seq + seq.T).flip(1).contiguous()
     n = len(arch['depths'])
     for i, (depth, heads) in enumerate(zip(arch['depths'], arch['num_heads'])):
         dim = c * 2**i
@@ -429,8 +451,10 @@ def test_official_swin_roundtrip(tmp_path, target, extra):
     sd = _load(out)['state_dict']
     assert len(sd) == len(bb) + extra
     assert all(torch.equal(sd[f'backbone.{k}'], v) for k, v in bb.items())
-    # loads strictly into the target's stock Swin
+    # loads strictly into the target's stock Swin, whose own index buffers are the same
     model = bl.build_stock(report['spec'], target)
+    key = 'stages.2.blocks.3.attn.w_msa.relative_position_index'
+    assert torch.equal(model.state_dict()[key], sd[f'backbone.{key}'])
     model.load_state_dict({k[len('backbone.'):]: v for k, v in sd.items()}, strict=True)
 
 

@@ -7,7 +7,7 @@
 # (tools/model_converters/extract_backbone.py CKPT OUT --target mmseg). It holds
 # `backbone.*` keys of a torchvision-style ResNet-50 (mmpretrain ResNet ==
 # mmseg ResNet keys; the pretraining-only `backbone.mask_token` is ignored).
-cmid_checkpoint = 'checkpoints/cmid_resnet50_backbone.pth'
+cmid_checkpoint = 'checkpoints/cmid_r50_mmseg.pth'
 
 norm_cfg = dict(type='SyncBN', requires_grad=True)  # plain BN when not distributed
 data_preprocessor = dict(

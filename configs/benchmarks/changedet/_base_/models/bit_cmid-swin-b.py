@@ -9,7 +9,7 @@
 # keys of mmpretrain's SwinTransformer == mmseg SwinTransformer keys). mmseg's
 # SwinTransformer loads it with its own code: it strips `backbone.`, ignores
 # `prefix` and skips unknown keys silently (see docs/changedet.md).
-cmid_checkpoint = 'checkpoints/cmid_swin-b_backbone.pth'
+cmid_checkpoint = 'checkpoints/cmid_swin-b_mmseg.pth'
 
 data_preprocessor = dict(
     type='DualInputSegDataPreProcessor',

@@ -4,7 +4,7 @@
 #
 # The one place to set: the exported CMID checkpoint (`backbone.*` keys;
 # tools/model_converters/extract_backbone.py CKPT OUT --target mmseg).
-cmid_checkpoint = 'checkpoints/cmid_resnet50_backbone.pth'
+cmid_checkpoint = 'checkpoints/cmid_r50_mmseg.pth'
 
 norm_cfg = dict(type='SyncBN', requires_grad=True)  # plain BN when not distributed
 data_preprocessor = dict(

@@ -6,7 +6,7 @@
 # The one place to set: the exported CMID Swin-B checkpoint (`backbone.*` keys;
 # tools/model_converters/extract_backbone.py CKPT OUT --target mmseg; see
 # bit_cmid-swin-b.py and docs/changedet.md for mmseg Swin's loader).
-cmid_checkpoint = 'checkpoints/cmid_swin-b_backbone.pth'
+cmid_checkpoint = 'checkpoints/cmid_swin-b_mmseg.pth'
 
 norm_cfg = dict(type='SyncBN', requires_grad=True)  # plain BN when not distributed
 data_preprocessor = dict(

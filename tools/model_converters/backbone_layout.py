@@ -1,0 +1,326 @@
+"""Shared helpers of the CMID weight converters (not a command-line tool).
+
+``extract_backbone.py`` and ``official_cmid_to_mm.py`` import this module from
+their own folder. It knows
+
+* how to read a checkpoint with ``torch.load(weights_only=True)`` only;
+* the structure of a ResNet / Swin backbone, inferred from its keys;
+* the key layout of the stock ``ResNet`` / ``SwinTransformer`` classes of
+  mmpretrain, mmseg and mmdet (mmrotate uses mmdet's), and how to move a
+  backbone state dict from mmpretrain's layout to the others;
+* how to compare a state dict with a stock module (missing, unexpected and
+  shape-mismatched keys).
+
+Layouts (verified by building the stock classes, see
+``tests/test_tools/test_model_converters.py``):
+
+* ResNet: mmpretrain, mmseg and mmdet ``ResNet`` have identical keys and
+  shapes (torchvision naming: ``conv1``, ``bn1``, ``layer{1-4}.{i}.conv{1-3}``,
+  ``downsample.{0,1}``). Moving between them is the identity.
+* Swin: mmpretrain 1.x ``SwinTransformer`` and mmseg/mmdet
+  ``SwinTransformer`` share the block names (``stages.{i}.blocks.{j}.attn.w_msa.*``,
+  ``ffn.layers.*``, ``stages.{i}.downsample.{norm,reduction}`` at the END of
+  stage i, the patch-merging unfold order, ``relative_position_index``
+  buffers). They differ in which output norms exist: ``norm{i}`` is built for
+  each index in ``out_indices``, which is ``(3,)`` for an mmpretrain backbone
+  (classification, and CMID pretraining) and ``(0, 1, 2, 3)`` for dense
+  prediction. Moving to mmseg/mmdet, the missing output norms of stages 0-2
+  are added with LayerNorm's own initial values (weight 1, bias 0), which is
+  exactly what the downstream model would start from, and are reported as
+  *initialised*; moving to mmpretrain, output norms other than the last one
+  (if a backbone had them) are left out and reported.
+  ``absolute_pos_embed`` is (1, L, C) in both (only used when
+  ``use_abs_pos_embed=True``; Swin-B in CMID does not use it).
+"""
+from __future__ import annotations
+
+import inspect
+import pickle
+import re
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+TARGETS = ('mmpretrain', 'mmseg', 'mmdet', 'mmrotate')
+
+
+class ConversionError(RuntimeError):
+    """A checkpoint cannot be converted; the message says what was found."""
+
+
+# --------------------------------------------------------------------------- loading
+def allow_checkpoint_types() -> None:
+    """Declare the non-tensor types of mmengine checkpoints safe for ``weights_only``
+    loading (the message hub's ``HistoryBuffer``, numpy scalars and arrays); see
+    ``cmid_mm.utils.checkpoint``. Only plain data types are declared; no code runs."""
+    from cmid_mm.utils.checkpoint import allow_mmengine_checkpoint_types
+    allow_mmengine_checkpoint_types()
+
+
+def load_weights_only(path: str | Path, extra_safe: list | None = None) -> object:
+    """``torch.load(path, weights_only=True)`` with clear errors.
+
+    Args:
+        path: checkpoint file.
+        extra_safe: more allow-listed globals, as accepted by
+            ``torch.serialization.safe_globals`` (objects or ``(object, 'module.Name')``).
+
+    Raises:
+        ConversionError: the file is missing or holds Python objects other
+            than tensors and plain containers (never unpickled unsafely).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConversionError(f'{path}: no such file')
+    allow_checkpoint_types()
+    try:
+        with torch.serialization.safe_globals(list(extra_safe or [])):
+            return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ConversionError(
+            f'{path}: cannot be read with torch.load(weights_only=True): '
+            f'{_unpickler_reason(str(err))}. The file stores Python objects besides tensors '
+            'and plain containers; unpickling those could run code from the file, so this '
+            'tool refuses. Re-save only the weights where the file was made, e.g. '
+            'torch.save(torch.load(f)["state_dict"], "weights.pth").') from err
+    except (RuntimeError, EOFError, OSError) as err:
+        raise ConversionError(f'{path}: not a PyTorch checkpoint ({err})') from err
+
+
+def _unpickler_reason(message: str) -> str:
+    """The useful part of torch's weights-only error (the unsupported type)."""
+    match = re.search(r'Unsupported global: GLOBAL ([\w.]+)', message)
+    if match:
+        return f'it holds an object of type {match.group(1)}'
+    if 'WeightsUnpickler error:' in message:
+        reason = message.split('WeightsUnpickler error:', 1)[1]
+        reason = reason.split('Check the documentation', 1)[0]
+        return ' '.join(reason.split()) or 'unpickling failed'
+    return ' '.join(message.split()) or 'unpickling failed'
+
+
+def prefix_summary(keys: list[str], depth: int = 1) -> dict[str, int]:
+    """How many keys start with each dotted prefix of ``depth`` parts."""
+    return dict(Counter('.'.join(k.split('.')[:depth]) for k in keys))
+
+
+# --------------------------------------------------------------------------- structure
+@dataclass
+class BackboneSpec:
+    """Structure of a backbone, enough to build every package's stock class."""
+
+    kind: str  # 'ResNet' | 'SwinTransformer'
+    params: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return f'{self.kind}({", ".join(f"{k}={v}" for k, v in self.params.items())})'
+
+
+RESNET_DEPTHS = {
+    ('basic', (2, 2, 2, 2)): 18, ('basic', (3, 4, 6, 3)): 34,
+    ('bottleneck', (3, 4, 6, 3)): 50, ('bottleneck', (3, 4, 23, 3)): 101,
+    ('bottleneck', (3, 8, 36, 3)): 152,
+}
+
+
+def infer_spec(state: dict[str, torch.Tensor], where: str = 'state dict') -> BackboneSpec:
+    """Infer ResNet depth / Swin arch from the keys and shapes of an (unprefixed)
+    backbone state dict in mmpretrain layout."""
+    keys = set(state)
+    if 'layer1.0.conv1.weight' in keys:
+        blocks = []
+        for layer in range(1, 5):
+            idx = {int(k.split('.')[1]) for k in keys if k.startswith(f'layer{layer}.')}
+            blocks.append(len(idx))
+        block = 'bottleneck' if 'layer1.0.conv3.weight' in keys else 'basic'
+        depth = RESNET_DEPTHS.get((block, tuple(blocks)))
+        if depth is None:
+            raise ConversionError(f'{where}: ResNet with {block} blocks {blocks} per stage is '
+                                  'not a standard depth (18/34/50/101/152)')
+        deep_stem = 'stem.0.weight' in keys
+        first = state['stem.0.weight' if deep_stem else 'conv1.weight']
+        params = dict(depth=depth, in_channels=int(first.shape[1]))
+        if deep_stem:
+            params.update(deep_stem=True, stem_channels=int(state['stem.6.weight'].shape[0]))
+        else:
+            params['stem_channels'] = int(first.shape[0])
+        params['base_channels'] = int(state['layer1.0.conv1.weight'].shape[0])
+        if 'layer2.0.downsample.2.weight' in keys:  # AvgPool, conv, BN
+            params['avg_down'] = True
+        return BackboneSpec('ResNet', params)
+    if 'patch_embed.projection.weight' in keys:
+        proj = state['patch_embed.projection.weight']
+        depths, heads = [], []
+        stage = 0
+        while f'stages.{stage}.blocks.0.norm1.weight' in keys:
+            n = len({int(k.split('.')[3]) for k in keys
+                     if k.startswith(f'stages.{stage}.blocks.')})
+            depths.append(n)
+            heads.append(int(state[f'stages.{stage}.blocks.0.attn.w_msa.'
+                                   'relative_position_bias_table'].shape[1]))
+            stage += 1
+        table = state['stages.0.blocks.0.attn.w_msa.relative_position_bias_table']
+        window = (round(table.shape[0] ** 0.5) + 1) // 2
+        norms = sorted(int(m.group(1)) for k in keys if (m := re.match(r'norm(\d+)\.weight$', k)))
+        params = dict(embed_dims=int(proj.shape[0]), depths=depths, num_heads=heads,
+                      window_size=window, patch_size=int(proj.shape[-1]),
+                      in_channels=int(proj.shape[1]), out_indices=tuple(norms))
+        if 'absolute_pos_embed' in keys:
+            params['use_abs_pos_embed'] = True
+            params['img_size'] = int(round(state['absolute_pos_embed'].shape[1] ** 0.5)) \
+                * params['patch_size']
+        return BackboneSpec('SwinTransformer', params)
+    raise ConversionError(
+        f'{where}: neither a ResNet (no layer1.0.conv1.weight) nor a Swin Transformer '
+        f'(no patch_embed.projection.weight); key prefixes found: {prefix_summary(list(keys))}')
+
+
+# --------------------------------------------------------------------------- stock classes
+def _registry_class(package: str, kind: str) -> type:
+    if package == 'mmpretrain':
+        from mmpretrain.models import backbones
+    elif package == 'mmseg':
+        from mmseg.models import backbones
+    elif package in ('mmdet', 'mmrotate'):
+        from mmdet.models import backbones
+    else:
+        raise ValueError(f'unknown target package {package!r}; choose from {TARGETS}')
+    return getattr(backbones, kind)
+
+
+def stock_kwargs(spec: BackboneSpec, package: str) -> dict:
+    """Constructor arguments of ``package``'s stock class for ``spec``, with the
+    output indices that package's downstream configs use."""
+    p = dict(spec.params)
+    if spec.kind == 'ResNet':
+        kw = {k: v for k, v in p.items() if k in (
+            'depth', 'in_channels', 'stem_channels', 'base_channels', 'deep_stem', 'avg_down')}
+        kw['out_indices'] = (3, ) if package == 'mmpretrain' else (0, 1, 2, 3)
+        kw['norm_cfg'] = dict(type='BN', requires_grad=True)
+        return kw
+    if package == 'mmpretrain':
+        kw = dict(arch=dict(embed_dims=p['embed_dims'], depths=list(p['depths']),
+                            num_heads=list(p['num_heads'])),
+                  window_size=p['window_size'], patch_size=p['patch_size'],
+                  in_channels=p['in_channels'], out_indices=(len(p['depths']) - 1, ))
+        if p.get('use_abs_pos_embed'):
+            kw.update(use_abs_pos_embed=True, img_size=p['img_size'])
+        return kw
+    n = len(p['depths'])
+    kw = dict(embed_dims=p['embed_dims'], depths=list(p['depths']),
+              num_heads=list(p['num_heads']), window_size=p['window_size'],
+              patch_size=p['patch_size'], strides=(p['patch_size'], ) + (2, ) * (n - 1),
+              in_channels=p['in_channels'], out_indices=tuple(range(n)))
+    if p.get('use_abs_pos_embed'):
+        kw.update(use_abs_pos_embed=True, pretrain_img_size=p['img_size'])
+    return kw
+
+
+def build_stock(spec: BackboneSpec, package: str) -> nn.Module:
+    """Build ``package``'s stock backbone class for ``spec`` (random weights)."""
+    cls = _registry_class(package, spec.kind)
+    return cls(**stock_kwargs(spec, package))
+
+
+def build_source_stock(spec: BackboneSpec) -> nn.Module:
+    """mmpretrain's stock class with the output norms that the weights have
+    (a pretraining backbone may keep other ``out_indices`` than a classifier)."""
+    kwargs = stock_kwargs(spec, 'mmpretrain')
+    if spec.kind == 'SwinTransformer' and spec.params.get('out_indices'):
+        kwargs['out_indices'] = spec.params['out_indices']
+    return _registry_class('mmpretrain', spec.kind)(**kwargs)
+
+
+def plain_data(obj: object) -> object:
+    """Tuples -> lists, recursively, so that metadata stays plain data."""
+    if isinstance(obj, dict):
+        return {k: plain_data(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain_data(v) for v in obj]
+    return obj
+
+
+def filter_kwargs(cls: type, cfg: dict) -> dict:
+    """Keep the entries of ``cfg`` that ``cls.__init__`` accepts (drops ``type``,
+    ``init_cfg`` and arguments only a subclass knows, such as mask settings)."""
+    names = set(inspect.signature(cls.__init__).parameters) - {'self', 'init_cfg'}
+    return {k: v for k, v in cfg.items() if k in names}
+
+
+# --------------------------------------------------------------------------- layout moves
+def to_target_layout(state: dict[str, torch.Tensor], spec: BackboneSpec, package: str
+                     ) -> tuple[OrderedDict, list[str], list[str]]:
+    """Move an unprefixed mmpretrain-layout backbone state dict to ``package``.
+
+    Only the Swin output norms change: mmseg/mmdet build ``norm0``-``norm3``,
+    mmpretrain's classifier only ``norm3``.
+
+    Returns:
+        The new state dict (unprefixed), the keys added with their module's
+        initial values (not pretrained) and the keys removed.
+    """
+    out = OrderedDict((k, v) for k, v in state.items())
+    added: list[str] = []
+    removed: list[str] = []
+    if spec.kind == 'SwinTransformer':
+        embed, n = spec.params['embed_dims'], len(spec.params['depths'])
+        if package == 'mmpretrain':
+            removed = [k for k in out if re.match(r'norm\d+\.', k)
+                       and not k.startswith(f'norm{n - 1}.')]
+            for k in removed:
+                del out[k]
+        else:
+            for i in range(n):
+                if f'norm{i}.weight' not in out:
+                    out[f'norm{i}.weight'] = torch.ones(embed * 2**i)
+                    out[f'norm{i}.bias'] = torch.zeros(embed * 2**i)
+                    added += [f'norm{i}.weight', f'norm{i}.bias']
+    return out, added, removed
+
+
+@dataclass
+class KeyReport:
+    """Result of comparing a state dict with a module's own state dict."""
+
+    missing: list[str]
+    unexpected: list[str]
+    shape_mismatch: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.unexpected or self.shape_mismatch)
+
+    def describe(self) -> str:
+        parts = []
+        for name in ('missing', 'unexpected', 'shape_mismatch'):
+            keys = getattr(self, name)
+            if keys:
+                parts.append(f'{len(keys)} {name.replace("_", " ")} key(s): {keys}')
+        return '; '.join(parts) if parts else 'all keys and shapes match'
+
+
+def compare_with_module(state: dict[str, torch.Tensor], module: nn.Module) -> KeyReport:
+    """Missing / unexpected / shape-mismatched keys of ``state`` w.r.t. ``module``."""
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    mismatch = sorted(f'{k}: {tuple(state[k].shape)} vs {tuple(own[k].shape)}'
+                      for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    return KeyReport(missing, unexpected, mismatch)
+
+
+def export_dict(state: dict[str, torch.Tensor], meta: dict) -> dict:
+    """The saved file: ``{'meta': ..., 'state_dict': {'backbone.<key>': tensor}}``.
+
+    Keys carry the ``backbone.`` prefix so that both
+    ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``
+    (mmengine keeps and strips that prefix) and a whole-model ``load_from``
+    put the weights into ``model.backbone``. Tensors are cloned so that the
+    file holds only these weights. Everything is plain data: the file loads
+    with ``torch.load(weights_only=True)``.
+    """
+    sd = OrderedDict((f'backbone.{k}', v.detach().clone().contiguous()) for k, v in state.items())
+    return {'meta': meta, 'state_dict': sd}
