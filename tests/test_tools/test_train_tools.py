@@ -137,3 +137,49 @@ def test_dist_train_sh_two_processes_end_with_identical_ranks(tmp_path, pretrain
         if 'running_' in k or 'num_batches_tracked' in k:
             continue
         assert torch.allclose(s0[k].float(), s1[k].float(), atol=1e-6), k
+
+
+LEARN_CFG = """
+_base_ = '{base}'
+crop_size = 64
+# a 16-key queue is full after one step and the teacher temperature is
+# constant, so the loss is not pushed up by a filling queue or a sharpening
+# teacher and what is left is learning
+model = dict(queue_len=16, num_matches=3,
+             local_loss=dict(warmup_teacher_temp=0.07, teacher_temp=0.07))
+train_pipeline = [
+    dict(type='LoadRSImage'),
+    dict(type='Resize', scale=(crop_size, crop_size), interpolation='bicubic'),
+    dict(type='CMIDMultiView', view_pipelines=[{{{{_base_.view_a}}}}, {{{{_base_.view_b}}}}],
+         crop_size=crop_size, crop_ratio_range=(0.3, 1.0), flip_prob=0.5,
+         mask_generator=dict(type='SimMIMMaskGenerator', input_size=crop_size,
+                             mask_patch_size=32, model_patch_size=4, mask_ratio=0.6)),
+    dict(type='PackInputs', algorithm_keys=['grid', 'mask'], meta_keys=['img_path']),
+]
+train_dataloader = dict(batch_size=8, num_workers=1, persistent_workers=False,
+                        dataset=dict(pipeline=train_pipeline, indices=48))
+"""
+
+
+def test_loss_decreases_over_48_iterations_on_real_tiles(tmp_path, pretrain_tiles):
+    cfg = tmp_path / 'learn.py'
+    cfg.write_text(LEARN_CFG.format(base=TINY_CFG))
+    wd = tmp_path / 'learn'
+    subprocess.run(
+        [sys.executable, str(REPO / 'tools/train.py'), str(cfg), '--work-dir', str(wd),
+         '--cfg-options', f'train_dataloader.dataset.data_root={pretrain_tiles}',
+         'train_cfg.max_epochs=8', 'default_hooks.logger.interval=1',
+         'param_scheduler.0.end=1', 'param_scheduler.1.begin=1', 'param_scheduler.1.T_max=7',
+         'param_scheduler.1.end=8', 'randomness.deterministic=True'],
+        check=True, env=_env(), cwd=REPO, capture_output=True)
+    records = [json.loads(x) for f in wd.glob('*/vis_data/scalars.json')
+               for x in f.read_text().splitlines()]
+    rec = [r for r in records if 'loss' in r]
+    assert len(rec) == 48
+
+    def mean(key, lo, hi):
+        return sum(r[key] for r in rec[lo:hi]) / (hi - lo)
+    # after warm-up (iterations 10-20) vs the end of training
+    assert mean('loss', 38, 48) < mean('loss', 10, 20)
+    assert mean('loss_rec', 38, 48) < mean('loss_rec', 0, 10)
+    assert mean('loss_local', 38, 48) < mean('loss_local', 10, 20)
