@@ -1,6 +1,7 @@
 """Shared fixtures: real Sentinel-2 tiles and a tiny CMID model config."""
 import copy
 import os
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,20 @@ import pytest
 os.environ.setdefault('OMP_NUM_THREADS', '2')
 REPO = Path(__file__).resolve().parents[1]
 TINY_CFG = REPO / 'configs/cmid/cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py'
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_default_scope():
+    """Start every test without a default registry scope, as in a fresh process.
+
+    A Runner built by an earlier test (e.g. an mmrotate one) leaves its scope
+    current, and mmengine's registries then look modules up in that scope.
+    """
+    from mmengine.registry import DefaultScope
+    saved = DefaultScope._instance_dict
+    DefaultScope._instance_dict = OrderedDict()
+    yield
+    DefaultScope._instance_dict = saved
 
 
 @pytest.fixture(scope='session')

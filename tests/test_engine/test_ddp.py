@@ -54,6 +54,8 @@ def test_two_rank_gloo_training(tmp_path, pretrain_tiles):
     r1 = torch.load(tmp_path / 'rank1.pt', weights_only=True)
     s0, s1 = r0['state'], r1['state']
     for k in s0:
+        if 'running_' in k or 'num_batches_tracked' in k:
+            continue  # BN statistics of each rank's own batch (no SyncBN)
         assert torch.allclose(s0[k].float(), s1[k].float(), atol=1e-6), k
     # each rank saw different images, so their own keys differ ...
     assert not torch.allclose(r0['keys'][0], r1['keys'][0])
