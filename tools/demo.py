@@ -27,13 +27,14 @@ def log(step: str, msg: str) -> None:
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--work-dir', default='work_dirs/demo')
-    p.add_argument('--epochs', type=int, default=8, help='pretraining epochs (~11 iters each)')
+    p.add_argument('--epochs', type=int, default=6, help='pretraining epochs (18 iterations each)')
+    p.add_argument('--batch-size', type=int, default=16, help='images per iteration')
     p.add_argument('--gpus', type=int, default=1, help='processes for dist_train.sh')
     p.add_argument('--data-root', default=None, help='dataset cache (default: ~/.cache/cmid-mm)')
     return p.parse_args()
 
 
-def pretrain(work_dir: Path, data_root: Path, epochs: int, gpus: int) -> Path:
+def pretrain(work_dir: Path, data_root: Path, epochs: int, batch_size: int, gpus: int) -> Path:
     if epochs < 2:
         raise ValueError(f'--epochs must be >= 2 (1 warm-up + cosine), got {epochs}')
     warmup = max(1, epochs // 5)
@@ -43,7 +44,8 @@ def pretrain(work_dir: Path, data_root: Path, epochs: int, gpus: int) -> Path:
            f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
            f'param_scheduler.1.T_max={epochs - warmup}', f'param_scheduler.1.end={epochs}',
            f'model.local_loss.warmup_teacher_temp_epochs={max(1, epochs // 2)}',
-           f'default_hooks.checkpoint.interval={epochs}']
+           f'train_dataloader.batch_size={batch_size}',
+           'default_hooks.logger.interval=1', f'default_hooks.checkpoint.interval={epochs}']
     env = {**os.environ, 'PYTHON': sys.executable, 'PORT': os.environ.get('PORT', '29517')}
     log('[2/5]', 'pretraining: ' + ' '.join(cmd))
     subprocess.run(cmd, check=True, env=env, cwd=REPO)
@@ -62,12 +64,14 @@ def main() -> None:
     cls_root = build_s2_classification(args.data_root)
     log('[1/5]', f'pretraining tiles: {len(list(pretrain_root.glob("*.png")))} in {pretrain_root}')
 
-    ckpt = pretrain(work_dir / 'pretrain', pretrain_root, args.epochs, args.gpus)
+    ckpt = pretrain(work_dir / 'pretrain', pretrain_root, args.epochs, args.batch_size, args.gpus)
     t_pretrain = time.time() - t0
+
+    import logging
 
     import torch
     from mmengine.config import Config
-    from mmengine.logging import MessageHub
+    from mmengine.logging import MessageHub, MMLogger
     from mmpretrain.registry import DATASETS, MODELS
 
     import cmid_mm  # noqa: F401
@@ -83,6 +87,7 @@ def main() -> None:
     log('[4/5]', 'kNN and linear-probe evaluation on held-out Sentinel-2 tile classes')
     cfg = Config.fromfile(str(CONFIG))
     MessageHub.get_current_instance().update_info('max_iters', 1)
+    MMLogger.get_instance('mmengine').setLevel(logging.WARNING)  # no per-parameter init log
     pipeline = [dict(type='LoadRSImage'),
                 dict(type='Resize', scale=(EVAL_SIZE, EVAL_SIZE), interpolation='bicubic'),
                 dict(type='PackInputs')]
@@ -107,7 +112,7 @@ def main() -> None:
     plot_reconstructions(model, pretrain_root, cfg, work_dir / 'reconstruction.png')
     summary = dict(
         config=str(CONFIG.relative_to(REPO)), checkpoint=str(ckpt), backbone=str(backbone_path),
-        epochs=args.epochs, pretrain_seconds=round(t_pretrain, 1),
+        epochs=args.epochs, batch_size=args.batch_size, pretrain_seconds=round(t_pretrain, 1),
         eval_set=dict(root=str(cls_root), classes=list(classes), train=len(sets['train']),
                       val=len(sets['val']), size=EVAL_SIZE),
         results=results)
