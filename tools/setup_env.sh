@@ -62,6 +62,9 @@ grep -v '^mmcv==' requirements/mminstall.txt | pip install -q -r /dev/stdin 'mmc
   --no-build-isolation
 pip install -q --no-deps -r requirements/optional.txt
 pip install -q --no-deps --no-build-isolation -e .
+# mmengine imports pkg_resources at run time, which setuptools >= 81 removed;
+# torch's own `setuptools>=77` requirement lets pip move it past that.
+pip install -q -r requirements/build.txt
 
-"$VENV/bin/python" -c 'import mmcv.ops, mmpretrain, mmseg, mmdet, mmrotate, cmid_mm; print("[env] ok: torch", __import__("torch").__version__, "mmcv", mmcv.__version__)'
+"$VENV/bin/python" -c 'import pkg_resources, mmcv.ops, mmpretrain, mmseg, mmdet, mmrotate, cmid_mm; print("[env] ok: torch", __import__("torch").__version__, "mmcv", mmcv.__version__)'
 echo "$want" > "$STAMP"
