@@ -44,9 +44,13 @@ def pretrain(work_dir: Path, data_root: Path, epochs: int, batch_size: int, gpus
            f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
            f'param_scheduler.1.T_max={epochs - warmup}', f'param_scheduler.1.end={epochs}',
            f'model.local_loss.warmup_teacher_temp_epochs={max(1, epochs // 2)}',
-           f'train_dataloader.batch_size={batch_size}',
+           f'train_dataloader.batch_size={batch_size}', 'train_dataloader.num_workers=1',
            'default_hooks.logger.interval=1', f'default_hooks.checkpoint.interval={epochs}']
-    env = {**os.environ, 'PYTHON': sys.executable, 'PORT': os.environ.get('PORT', '29517')}
+    # one torch thread + one data worker: on a small, shared CPU two OpenMP
+    # threads that do not both get a core spin in their barriers (3x slower
+    # per epoch in docs/benchmarks.md); torchrun would force 1 thread anyway
+    env = {**os.environ, 'PYTHON': sys.executable, 'PORT': os.environ.get('PORT', '29517'),
+           'OMP_NUM_THREADS': '1'}
     log('[2/5]', 'pretraining: ' + ' '.join(cmd))
     subprocess.run(cmd, check=True, env=env, cwd=REPO)
     return Path((work_dir / 'last_checkpoint').read_text().strip())
