@@ -122,3 +122,22 @@ def test_grid_and_feature_mismatch_is_reported(model_and_batch):
     data['inputs']['grid'] = [g[:, :3] for g in data['inputs']['grid']]
     with pytest.raises(ValueError, match='grid_size'):
         model(**data, mode='loss')
+
+
+def test_swin_teacher_runs_without_stochastic_depth():
+    cfg = tiny_cmid_cfg(
+        backbone=dict(type='CMIDSwinTransformer', arch='T', img_size=64, drop_path_rate=0.5,
+                      out_indices=(3, ), pad_small_map=True),
+        neck=dict(type='CMIDLinearDecoder', in_channels=768, encoder_stride=32))
+    cfg['projector']['in_channels'] = 768
+    cfg['local_head'].update(in_channels=768, use_bn=False)
+    model = MODELS.build(cfg)
+    student = [m.drop_prob for m in model.backbone.modules() if hasattr(m, 'drop_prob')]
+    teacher = [m.drop_prob for m in model.teacher.module.backbone.modules()
+               if hasattr(m, 'drop_prob')]
+    assert len(teacher) == len(student) > 0 and max(student) == pytest.approx(0.5)
+    assert all(p == 0. for p in teacher)
+    model.train()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(model.teacher.module.backbone(x)[0], model.teacher.module.backbone(x)[0])

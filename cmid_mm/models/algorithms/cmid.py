@@ -13,6 +13,20 @@ from mmpretrain.structures import DataSample
 from ..utils import position_match
 
 
+def _disable_stochastic_depth(module: nn.Module) -> None:
+    """Zero drop-path / dropout rates of a teacher copy (DINO builds its teacher so).
+
+    The EMA teacher is a deep copy of the student and runs in train mode (for
+    BatchNorm batch statistics, as in MoCo), which would otherwise also drop
+    paths at random in Swin and make the distillation targets noisy.
+    """
+    for m in module.modules():
+        if hasattr(m, 'drop_prob'):  # mmcv / mmpretrain DropPath
+            m.drop_prob = 0.
+        elif isinstance(m, nn.Dropout):
+            m.p = 0.
+
+
 @MODELS.register_module()
 class CMID(BaseSelfSupervisor):
     """CMID (Muhtar et al., TGRS 2023, arXiv 2304.09670).
@@ -32,8 +46,9 @@ class CMID(BaseSelfSupervisor):
       :class:`CMIDLocalHead`, :class:`CMIDLocalLoss`), symmetric.
 
     The teacher (backbone + projector + local head) is an EMA copy of the
-    student (``teacher`` config, mmpretrain ``CosineEMA`` by default) and
-    sees the unmasked views. Inputs come from :class:`CMIDDataPreprocessor`.
+    student (``teacher`` config, mmpretrain ``CosineEMA`` by default), sees the
+    unmasked views, and runs without stochastic depth. Inputs come from
+    :class:`CMIDDataPreprocessor`.
 
     Args:
         backbone (dict): Student with a ``forward(x, mask)``
@@ -85,6 +100,7 @@ class CMID(BaseSelfSupervisor):
         self.local_head = MODELS.build(local_head)
         self.local_loss = MODELS.build(local_loss)
         self.teacher = MODELS.build({**teacher, 'model': self._student()})
+        _disable_stochastic_depth(self.teacher.module)
         if nonfinite_loss not in ('raise', 'skip'):
             raise ValueError(f"nonfinite_loss must be 'raise' or 'skip', got {nonfinite_loss!r}")
         self.nonfinite_loss = nonfinite_loss
