@@ -1,0 +1,330 @@
+"""Where the time of one CMID training step goes.
+
+Runs real training steps of a CMID config (its data pipeline, model and
+optimizer, as ``Runner`` builds them) and splits each into:
+
+==================  =============================================================
+``data_loading``    ``next(dataloader)``: file reading + CMID views + masks + collate
+``preprocess``      ``CMIDDataPreprocessor``: normalise, mean-filled masked copies
+``student_fwd``     the two masked student passes (``model.backbone``)
+``teacher_fwd``     the two teacher passes (``model.teacher.module.backbone``)
+``ema_update``      the teacher's EMA update (``model.teacher.update_parameters``)
+``heads_losses``    MIM decoder + ``CMIDMIMHead.loss``, student and teacher projectors,
+                    global contrastive loss, student and teacher local heads, local loss
+``backward``        ``optim_wrapper.backward``
+``optimizer``       ``optim_wrapper.step`` + ``zero_grad``
+==================  =============================================================
+
+The algorithm is not copied: module forward hooks and wrappers around the
+public methods above time the real ``model.train_step``. The full step
+(``next(dataloader)`` + ``train_step``) is timed separately; its ratio to the
+sum of the parts shows what is left uninstrumented (position matching, queue
+update, loss parsing, Python overhead, and on CUDA the cost of the
+synchronisations that the timers add). Peak memory is
+``torch.cuda.max_memory_allocated`` on CUDA, the peak RSS of the process on
+CPU. The report also checks that the teacher runs without autograd.
+
+Example::
+
+    python tools/analysis_tools/step_profile.py \\
+        configs/cmid/cmid_resnet50_4xb64-adan-200e_millionaid.py --batch-size 8 --iters 3
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import resource
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # run as a script from anywhere: find cmid_mm
+    sys.path.insert(0, str(REPO))
+
+# phase -> (label, timer keys summed into it)
+PHASES = {
+    'data_loading': ('data loading (next(dataloader))', ['data']),
+    'preprocess': ('preprocess (normalise, masked copies)', ['preprocess']),
+    'student_fwd': ('student passes (masked)', ['student_backbone']),
+    'teacher_fwd': ('teacher passes (no_grad)', ['teacher_backbone']),
+    'ema_update': ('teacher EMA update', ['ema_update']),
+    'heads_losses': ('heads + losses', ['mim_decoder', 'mim_loss', 'projector',
+                                        'teacher_projector', 'global_loss', 'local_head',
+                                        'teacher_local_head', 'local_loss']),
+    'backward': ('backward', ['backward']),
+    'optimizer': ('optimizer step + zero_grad', ['optimizer_step', 'zero_grad']),
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('config', help='CMID pretraining config')
+    p.add_argument('--batch-size', type=int, default=8)
+    p.add_argument('--iters', type=int, default=3, help='measured iterations')
+    p.add_argument('--warmup', type=int, default=1, help='unmeasured iterations first')
+    p.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
+    p.add_argument('--threads', type=int, default=None,
+                   help="torch intra-op threads (default: torch's own choice)")
+    p.add_argument('--num-workers', type=int, default=0,
+                   help='dataloader workers; 0 (default) puts the whole data-side cost '
+                   'into data_loading instead of hiding it behind the model')
+    p.add_argument('--data-root', default=None,
+                   help='image folder; default: the config\'s, or the real pretraining '
+                   'tiles (build_pretrain_tiles()) when that folder does not exist')
+    p.add_argument('--json', default=None, help='also write the result to this JSON file')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override config settings, key=value')
+    return p.parse_args(argv)
+
+
+class PhaseTimer:
+    """Accumulates wall time per key from module hooks and method wrappers."""
+
+    def __init__(self, sync) -> None:
+        self.sync = sync
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self.grad_enabled: dict[str, list[bool]] = defaultdict(list)
+        self._starts: dict[str, list[float]] = defaultdict(list)
+        self.enabled = True
+
+    def start(self, key: str) -> None:
+        self.sync()
+        self._starts[key].append(time.perf_counter())
+
+    def stop(self, key: str) -> None:
+        self.sync()
+        begin = self._starts[key].pop()
+        if self.enabled:
+            self.seconds[key] += time.perf_counter() - begin
+            self.calls[key] += 1
+
+    def reset(self) -> None:
+        self.seconds.clear()
+        self.calls.clear()
+        self.grad_enabled.clear()
+
+    def module(self, module, key: str) -> None:
+        """Time every forward call of ``module``; remember whether autograd was on."""
+        import torch
+
+        def pre(_mod, _args):
+            if self.enabled:
+                self.grad_enabled[key].append(torch.is_grad_enabled())
+            self.start(key)
+
+        module.register_forward_pre_hook(pre)
+        module.register_forward_hook(lambda _mod, _args, _out: self.stop(key))
+
+    def method(self, obj, name: str, key: str) -> None:
+        """Time every call of ``obj.name`` (instance attribute shadows the method)."""
+        fn = getattr(obj, name)
+
+        @functools.wraps(fn)
+        def timed(*args, **kwargs):
+            self.start(key)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.stop(key)
+
+        setattr(obj, name, timed)
+
+
+def instrument(model, optim_wrapper, timer: PhaseTimer) -> None:
+    """Attach the timers to a CMID model and its optimizer wrapper."""
+    teacher = model.teacher.module
+    timer.module(model.data_preprocessor, 'preprocess')
+    timer.module(model.backbone, 'student_backbone')
+    timer.module(teacher.backbone, 'teacher_backbone')
+    timer.method(model.teacher, 'update_parameters', 'ema_update')
+    timer.module(model.neck, 'mim_decoder')
+    timer.method(model.head, 'loss', 'mim_loss')
+    timer.module(model.projector, 'projector')
+    timer.module(teacher.projector, 'teacher_projector')
+    timer.method(model.global_head, 'loss', 'global_loss')
+    timer.module(model.local_head, 'local_head')
+    timer.module(teacher.local_head, 'teacher_local_head')
+    timer.module(model.local_loss, 'local_loss')
+    timer.method(optim_wrapper, 'backward', 'backward')
+    timer.method(optim_wrapper, 'step', 'optimizer_step')
+    timer.method(optim_wrapper, 'zero_grad', 'zero_grad')
+
+
+def _rss_mib() -> float:
+    import psutil
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def resolve_data_root(cfg, data_root: str | None) -> str:
+    """The folder to read: ``--data-root``, the config's, or the real pretraining tiles."""
+    if data_root:
+        return data_root
+    root = cfg.train_dataloader.dataset.get('data_root', '')
+    if root and Path(root).is_dir():
+        return root
+    from cmid_mm.datasets.rs_tiles import build_pretrain_tiles
+    tiles = str(build_pretrain_tiles() / 'rgb')
+    print(f'[step_profile] {root or "(no data_root)"} does not exist: using the real '
+          f'pretraining tiles {tiles}', flush=True)
+    return tiles
+
+
+def profile(config: str, batch_size: int = 8, iters: int = 3, warmup: int = 1,
+            device: str = 'cpu', num_workers: int = 0, data_root: str | None = None,
+            cfg_options: dict | None = None, threads: int | None = None) -> dict:
+    """Profile ``iters`` CMID training steps after ``warmup`` unmeasured ones.
+
+    Returns:
+        dict: ``phases`` (phase -> mean seconds per iteration), ``calls``
+        (phase -> calls per iteration), ``full_step``, ``sum_of_parts``,
+        ``unattributed``, ``ratio`` (full / sum), ``peak_memory_mib``,
+        ``memory_kind``, ``checks`` and the settings.
+    """
+    import torch
+    from mmengine.config import Config
+    from mmengine.logging import MessageHub, MMLogger
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    from mmpretrain.registry import MODELS
+
+    import cmid_mm  # noqa: F401  (registers CMID and its transforms)
+
+    if threads:
+        torch.set_num_threads(threads)
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError('--device cuda: no CUDA device is visible to torch')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if cfg.model.get('type') != 'CMID':
+        raise ValueError(f'{config}: step_profile times CMID training steps, but the model '
+                         f'type is {cfg.model.get("type")!r}')
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    # the optimizer builder warns once per frozen teacher parameter: keep stdout readable
+    MMLogger.get_instance('step_profile', log_level='ERROR')
+    torch.manual_seed(0)
+
+    loader_cfg = cfg.train_dataloader.to_dict()
+    loader_cfg.update(batch_size=batch_size, num_workers=num_workers,
+                      persistent_workers=num_workers > 0, pin_memory=False)
+    loader_cfg['dataset']['data_root'] = resolve_data_root(cfg, data_root)
+    loader = Runner.build_dataloader(loader_cfg, seed=0)
+    total = warmup + iters
+
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model = model.to(device).train()
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    hub = MessageHub.get_current_instance()
+    hub.update_info('max_iters', total)
+    hub.update_info('epoch', 0)
+
+    sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
+    timer = PhaseTimer(sync)
+    instrument(model, optim_wrapper, timer)
+    data_iter = iter(loader)
+    full_steps: list[float] = []
+    rss_before = _rss_mib()
+    for i in range(total):
+        if i == warmup:
+            timer.reset()
+            if device == 'cuda':
+                torch.cuda.reset_peak_memory_stats()
+        timer.enabled = True
+        hub.update_info('iter', i)
+        sync()
+        t0 = time.perf_counter()
+        timer.start('data')
+        try:
+            batch = next(data_iter)
+        except StopIteration:  # a small folder: start it again
+            data_iter = iter(loader)
+            batch = next(data_iter)
+        timer.stop('data')
+        model.train_step(batch, optim_wrapper)
+        sync()
+        if i >= warmup:
+            full_steps.append(time.perf_counter() - t0)
+
+    n = max(iters, 1)
+    phases = {p: sum(timer.seconds[k] for k in keys) / n for p, (_, keys) in PHASES.items()}
+    calls = {p: sum(timer.calls[k] for k in keys) / n for p, (_, keys) in PHASES.items()}
+    full = sum(full_steps) / n
+    parts = sum(phases.values())
+    if device == 'cuda':
+        peak, kind = torch.cuda.max_memory_allocated() / 2**20, 'CUDA max allocated'
+    else:
+        peak, kind = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'peak RSS'
+    teacher_grad = timer.grad_enabled['teacher_backbone'] + \
+        timer.grad_enabled['teacher_projector'] + timer.grad_enabled['teacher_local_head']
+    teacher_params = list(model.teacher.parameters())
+    img = batch['inputs'][0]
+    return dict(
+        config=str(config), batch_size=batch_size, iters=iters, warmup=warmup, device=device,
+        threads=torch.get_num_threads(), num_workers=num_workers,
+        image_size=list(img.shape[-2:]), phases=phases, calls=calls,
+        detail={k: v / n for k, v in sorted(timer.seconds.items())},
+        full_step=full, sum_of_parts=parts, unattributed=full - parts,
+        ratio=full / parts if parts > 0 else float('nan'),
+        peak_memory_mib=peak, memory_kind=kind, rss_before_steps_mib=rss_before,
+        checks=dict(
+            teacher_passes_without_autograd=bool(teacher_grad) and not any(teacher_grad),
+            teacher_params_frozen=not any(p.requires_grad for p in teacher_params),
+            student_passes_per_iter=calls['student_fwd'],
+            teacher_passes_per_iter=calls['teacher_fwd']))
+
+
+def format_report(r: dict) -> str:
+    """A plain-text table of :func:`profile`'s result."""
+    h, w = r['image_size']
+    lines = [
+        f'CMID step profile: {r["config"]}',
+        f'batch {r["batch_size"]}, {h}x{w} px, device {r["device"]} ({r["threads"]} torch '
+        f'thread{"s" * (r["threads"] != 1)}), {r["num_workers"]} dataloader workers, mean of '
+        f'{r["iters"]} iterations after {r["warmup"]} warm-up',
+        '',
+        f'| {"phase":<40} | {"s / iter":>9} | {"% of step":>9} | {"calls / iter":>12} |',
+        f'|{"-" * 42}|{"-" * 10}:|{"-" * 10}:|{"-" * 13}:|',
+    ]
+    for p, (label, _) in PHASES.items():
+        sec = r['phases'][p]
+        lines.append(f'| {label:<40} | {sec:>9.3f} | {100 * sec / r["full_step"]:>9.1f} | '
+                     f'{r["calls"][p]:>12.0f} |')
+    lines += [
+        f'| {"sum of the parts":<40} | {r["sum_of_parts"]:>9.3f} | '
+        f'{100 * r["sum_of_parts"] / r["full_step"]:>9.1f} | {"":>12} |',
+        f'| {"full step (data + train_step)":<40} | {r["full_step"]:>9.3f} | {100.0:>9.1f} | '
+        f'{"":>12} |',
+        '',
+        f'ratio full step / sum of parts: {r["ratio"]:.3f} (unattributed '
+        f'{r["unattributed"]:.3f} s: position matching, queue, loss parsing, Python)',
+        f'peak memory: {r["memory_kind"]} {r["peak_memory_mib"]:.0f} MiB '
+        f'(RSS before the first step {r["rss_before_steps_mib"]:.0f} MiB)',
+        'checks: teacher passes without autograd: '
+        f'{"yes" if r["checks"]["teacher_passes_without_autograd"] else "NO"}; teacher '
+        f'weights frozen: {"yes" if r["checks"]["teacher_params_frozen"] else "NO"}',
+    ]
+    return '\n'.join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    result = profile(args.config, args.batch_size, args.iters, args.warmup, args.device,
+                     args.num_workers, args.data_root, args.cfg_options, args.threads)
+    print(format_report(result), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == '__main__':
+    os.environ.setdefault('PYTHONUNBUFFERED', '1')
+    main()

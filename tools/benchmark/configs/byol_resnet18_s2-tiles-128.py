@@ -1,0 +1,19 @@
+# BYOL (mmpretrain recipe) with ResNet-18 at 128 px: the CPU profile of ssl_compare.py.
+_base_ = './byol_resnet50_s2-tiles-224.py'
+
+crop_size = 128
+view_pipeline1 = [
+    dict(t, scale=crop_size) if t['type'] == 'RandomResizedCrop' else t
+    for t in _base_.view_pipeline1
+]
+view_pipeline2 = [
+    dict(t, scale=crop_size) if t['type'] == 'RandomResizedCrop' else t
+    for t in _base_.view_pipeline2
+]
+train_pipeline = [
+    dict(type='LoadRSImage'),
+    dict(type='MultiView', num_views=[1, 1], transforms=[view_pipeline1, view_pipeline2]),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+model = dict(backbone=dict(depth=18), neck=dict(in_channels=512))

@@ -1,0 +1,31 @@
+# mmpretrain's MoCo v2 recipe on the real pretraining tiles, ResNet-50 at 224.
+# Used by tools/benchmark/ssl_compare.py, which sets the data root, batch, epochs, seed,
+# optimizer and schedule identically for every method and saves the resolved config of each
+# run as <work-dir>/<backbone>/<method>/config.py (runnable with tools/train.py).
+_base_ = 'mmpretrain::mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py'
+custom_imports = dict(imports=['cmid_mm'], allow_failed_imports=False)
+
+crop_size = 224
+# Loading and normalisation as CMID's: RGB tiles, RS statistics.
+data_preprocessor = dict(mean=[86.18, 91.93, 85.37], std=[34.65, 34.48, 35.88], to_rgb=False)
+# The views of mmpretrain's configs/_base_/datasets/imagenet_bs32_mocov2.py, for RGB input:
+# ColorJitter -> cmid_mm's RSColorJitter with the same ranges and probability (mmcv 2.1.0's
+# adjust_hue overflows on numpy 2 for negative hue shifts: np.uint8(-14)), and the grayscale
+# weights in RGB order.
+view_pipeline = [
+    dict(type='RandomResizedCrop', scale=crop_size, crop_ratio_range=(0.2, 1.), backend='pillow'),
+    dict(type='RSColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, prob=0.8),
+    dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
+         channel_weights=(0.2989, 0.587, 0.114)),
+    dict(type='GaussianBlur', magnitude_range=(0.1, 2.0), magnitude_std='inf', prob=0.5),
+    dict(type='RandomFlip', prob=0.5),
+]
+train_pipeline = [
+    dict(type='LoadRSImage'),
+    dict(type='MultiView', num_views=2, transforms=[view_pipeline]),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(
+    drop_last=True,
+    dataset=dict(_delete_=True, type='CustomDataset', data_root='data/rs/pretrain/rgb',
+                 data_prefix='', with_label=False, pipeline=train_pipeline))
