@@ -4,7 +4,7 @@ mmengine 0.10.7 saves a few non-tensor objects in its checkpoints (the
 message hub's ``HistoryBuffer`` and numpy scalars/arrays inside it), which
 ``torch.load(weights_only=True)`` - the default since torch 2.6 - refuses, so
 ``--resume`` breaks. We allow exactly those types with
-``torch.serialization.add_safe_globals`` instead of ``weights_only=False``,
+``torch.serialization.add_safe_globals`` instead of turning ``weights_only`` off,
 which would let a checkpoint file run arbitrary code. Checkpoints written by
 a process that did not import ``cmid_mm`` pickle ``HistoryBuffer`` through
 ``builtins.getattr`` and stay refused (load them once in a trusted session
@@ -77,7 +77,7 @@ def safe_load_checkpoint(path: str | os.PathLike, map_location: str = 'cpu') -> 
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # pickle.UnpicklingError, RuntimeError, EOFError, ...
         detail = str(e)
-        # torch's own text suggests weights_only=False; keep only the reason
+        # torch's own text suggests turning weights_only off; keep only the reason
         reason = [ln.strip() for ln in detail.splitlines() if 'GLOBAL' in ln]
         reason = reason[0] if reason else detail.splitlines()[0] if detail else ''
         raise ValueError(
