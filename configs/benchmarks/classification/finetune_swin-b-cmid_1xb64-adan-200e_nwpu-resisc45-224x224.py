@@ -1,26 +1,14 @@
-# Full fine-tuning of a CMID Swin-B (window 7) on nwpu_resisc45 (reference recipe: drop path
-# 0.5, Mixup/CutMix, label smoothing 0.1 - all in mmpretrain's swin base_224 model).
-# Weights: python tools/model_converters/extract_backbone.py CMID.pth \
-#              checkpoints/cmid_swin-b_mmpretrain.pth --target mmpretrain
-_base_ = [
-    'mmpretrain::_base_/models/swin_transformer/base_224.py',
-    './_base_/datasets/nwpu_resisc45.py',
-    './_base_/schedules/adan_200e_finetune.py',
-    'mmpretrain::_base_/default_runtime.py',
-]
-custom_imports = dict(imports=['cmid_mm'], allow_failed_imports=False)
-default_scope = 'mmpretrain'
+# Fine-tuning recipe of finetune_swin-b-cmid_1xb64-adan-200e_ucmerced-224x224.py on NWPU-RESISC45 (45 classes): same
+# model, schedule and augmentation; only the data and the class count change.
+# NWPU-RESISC45: 45 classes x 700 images of 256 x 256 px; usual splits 1/9 and 2/8.
+# Layout: data/nwpu_resisc45/{train,val}/<class>/<image>, split once and kept fixed.
+_base_ = './finetune_swin-b-cmid_1xb64-adan-200e_ucmerced-224x224.py'
 
-pretrained = 'checkpoints/cmid_swin-b_mmpretrain.pth'
-model = dict(
-    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
-    head=dict(num_classes=45))
+data_root = 'data/nwpu_resisc45'
+num_classes = 45
 
-optim_wrapper = dict(
-    paramwise_cfg=dict(
-        custom_keys={
-            '.absolute_pos_embed': dict(decay_mult=0.0),
-            '.relative_position_bias_table': dict(decay_mult=0.0)
-        }))
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2,
-                                     save_best='accuracy/top1'))
+model = dict(head=dict(num_classes=num_classes))
+data_preprocessor = dict(num_classes=num_classes)
+train_dataloader = dict(dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
