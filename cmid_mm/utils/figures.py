@@ -48,6 +48,8 @@ def plot_reconstructions(model: torch.nn.Module, image_dir: str | Path, cfg,
     """
     from mmengine.dataset import Compose, default_collate
     from mmpretrain.registry import TRANSFORMS
+
+    from ..models.heads.mim_head import upsample_mask
     files = sorted(Path(image_dir).glob('*.png'))[:num]
     pipeline = Compose([TRANSFORMS.build(t) for t in cfg.train_pipeline])
     np.random.seed(seed)
@@ -57,9 +59,8 @@ def plot_reconstructions(model: torch.nn.Module, image_dir: str | Path, cfg,
     img, masked, mask = inputs['img'][0], inputs['masked_img'][0], inputs['mask'][0]
     rec = model.neck(model.backbone(masked, mask)[-1])
     pp = model.data_preprocessor
-    pix = mask.repeat_interleave(img.shape[-1] // mask.shape[-1], 1).repeat_interleave(
-        img.shape[-1] // mask.shape[-1], 2).unsqueeze(1)
-    shown = rec * pix + img * (1 - pix)  # reconstruction pasted into the visible pixels
+    pix = upsample_mask(mask, img.shape[-2:])  # (B, 1, H, W)
+    shown = rec * pix + img * (1 - pix)  # reconstruction where masked, input elsewhere
 
     def to_rgb(x):
         x = (x * pp.std + pp.mean)[:, :3].clamp(0, 255) / 255.

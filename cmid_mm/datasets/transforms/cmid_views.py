@@ -1,6 +1,4 @@
 """The two CMID views of an image, with their location grids and block masks."""
-import copy
-
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform, Compose
@@ -100,7 +98,7 @@ class CMIDMultiView(BaseTransform):
         if flip:
             view = np.ascontiguousarray(view[:, ::-1])
         grid = location_grid(top, left, h, w, flip, self.grid_size).reshape(-1, 2)
-        out = pipeline({**copy.copy(results), 'img': view, 'img_shape': view.shape[:2]})
+        out = pipeline({**results, 'img': view, 'img_shape': view.shape[:2]})
         mask = self.mask_generator({})['mask'].astype(np.uint8)
         return out['img'], grid, mask
 
