@@ -4,12 +4,9 @@ _base_ = './simmim_resnet50_s2-tiles-224.py'
 
 crop_size = 128
 train_pipeline = [
-    dict(type='LoadRSImage'),
-    dict(type='RandomResizedCrop', scale=crop_size, crop_ratio_range=(0.67, 1.0)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='SimMIMMaskGenerator', input_size=crop_size, mask_patch_size=32,
-         model_patch_size=4, mask_ratio=0.6),
-    dict(type='PackInputs'),
+    dict(t, scale=crop_size) if t['type'] == 'RandomResizedCrop' else
+    dict(t, input_size=crop_size) if t['type'] == 'SimMIMMaskGenerator' else t
+    for t in _base_.train_pipeline
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 model = dict(backbone=dict(depth=18), neck=dict(in_channels=512))

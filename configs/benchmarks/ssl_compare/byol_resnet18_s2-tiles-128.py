@@ -2,14 +2,9 @@
 _base_ = './byol_resnet50_s2-tiles-224.py'
 
 crop_size = 128
-view_pipeline1 = [
-    dict(t, scale=crop_size) if t['type'] == 'RandomResizedCrop' else t
-    for t in _base_.view_pipeline1
-]
-view_pipeline2 = [
-    dict(t, scale=crop_size) if t['type'] == 'RandomResizedCrop' else t
-    for t in _base_.view_pipeline2
-]
+view_pipeline1, view_pipeline2 = (
+    [dict(t, scale=crop_size) if t['type'] == 'RandomResizedCrop' else t for t in view]
+    for view in (_base_.view_pipeline1, _base_.view_pipeline2))
 train_pipeline = [
     dict(type='LoadRSImage'),
     dict(type='MultiView', num_views=[1, 1], transforms=[view_pipeline1, view_pipeline2]),

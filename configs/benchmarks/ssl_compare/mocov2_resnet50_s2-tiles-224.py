@@ -2,12 +2,13 @@
 # Used by tools/benchmark/ssl_compare.py, which sets the data root, batch, epochs, seed,
 # optimizer and schedule identically for every method and saves the resolved config of each
 # run as <work-dir>/<backbone>/<method>/config.py (runnable with tools/train.py).
-_base_ = 'mmpretrain::mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py'
+# Runs as it is too: python tools/train.py configs/benchmarks/ssl_compare/mocov2_resnet50_s2-tiles-224.py
+_base_ = ['mmpretrain::mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py', './_base_/rs_tiles.py']
 custom_imports = dict(imports=['cmid_mm'], allow_failed_imports=False)
 
 crop_size = 224
 # Loading and normalisation as CMID's: RGB tiles, RS statistics.
-data_preprocessor = dict(mean=[86.18, 91.93, 85.37], std=[34.65, 34.48, 35.88], to_rgb=False)
+data_preprocessor = dict(mean=_base_.rs_mean, std=_base_.rs_std, to_rgb=False)
 # The views of mmpretrain's configs/_base_/datasets/imagenet_bs32_mocov2.py, for RGB input:
 # ColorJitter -> cmid_mm's RSColorJitter with the same ranges and probability (mmcv 2.1.0's
 # adjust_hue overflows on numpy 2 for negative hue shifts: np.uint8(-14)), and the grayscale
@@ -27,5 +28,7 @@ train_pipeline = [
 ]
 train_dataloader = dict(
     drop_last=True,
-    dataset=dict(_delete_=True, type='CustomDataset', data_root='data/rs/pretrain/rgb',
-                 data_prefix='', with_label=False, pipeline=train_pipeline))
+    # re-declared: a dict inherited through 'mmpretrain::' carries `_scope_`, which mmengine
+    # would pass on to the collate function as a keyword
+    collate_fn=dict(_delete_=True, type='default_collate'),
+    dataset=dict(_delete_=True, **_base_.rs_tiles, pipeline=train_pipeline))
