@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from downstream_helpers import CONFIGS, FILE_TARGET, FOLDERS, export, registry_of
+from downstream_helpers import CONFIGS, FILE_TARGET, FIXTURES, FOLDERS, export, registry_of
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -139,3 +139,58 @@ def test_stock_models_take_every_exported_weight(cmid_checkpoints, bb):
             else:
                 assert bb == 'swin-b' and key.split('.')[0] in ('norm0', 'norm1', 'norm2')
         del model
+
+
+# ---------------------------------------------------------------- shared bases, DOTA splits
+def test_detection_and_rotated_detection_share_one_swin_b_adamw_base():
+    det = Config.fromfile(CONFIGS / 'detection/faster-rcnn-fpn_swin-b-cmid_1xb8-1x_dior-800x800.py')
+    rot = Config.fromfile(CONFIGS / 'rotated_detection/'
+                          'oriented-rcnn-le90-fpn_swin-b-cmid_1xb2-1x_dota-1024x1024.py')
+    shared = Config.fromfile(CONFIGS / '_base_/swin-b-cmid_adamw.py')
+    for cfg in (det, rot):
+        assert cfg.model.backbone.to_dict() == shared.swin_b_backbone.to_dict()
+        assert cfg.model.neck.in_channels == shared.swin_b_channels
+        assert cfg.optim_wrapper.to_dict() == shared.swin_b_optim_wrapper.to_dict()
+        assert cfg.pretrained == cfg.model.backbone.init_cfg.checkpoint
+
+
+DOTA = {bb: CONFIGS / 'rotated_detection' /
+        f'oriented-rcnn-le90-fpn_{bb}-cmid_1xb2-1x_dota-1024x1024.py' for bb in ('r50', 'swin-b')}
+
+
+@pytest.mark.parametrize('bb', ['r50', 'swin-b'])
+def test_dota_test_split_is_the_test_split_written_for_the_server(bb, tmp_path):
+    """tools/test.py on the DOTA configs reads the unlabelled test split (not the training
+    patches) and writes the Task1 submission; the header says which split is which."""
+    pytest.importorskip('mmrotate')
+    from mmrotate.registry import DATASETS, METRICS
+    header = DOTA['r50'].read_text()
+    assert '- test (tools/test.py): the DOTA v1.0 *test* split' in header
+    assert 'the trainval/ patches = the training\n#   data' in header
+    cfg = Config.fromfile(DOTA[bb])
+    train, test = cfg.train_dataloader.dataset, cfg.test_dataloader.dataset
+    assert test.data_prefix.img_path == 'test/images/' and test.ann_file == ''
+    assert train.data_prefix.img_path == 'trainval/images/'
+    assert not any('LoadAnnotations' in t.type for t in test.pipeline)
+    ev = cfg.test_evaluator
+    assert ev.type == 'DOTAMetric' and ev.format_only and ev.merge_patches
+
+    # the split reads images only, and the metric writes one file per class for the server
+    images = tmp_path / 'test' / 'images'
+    images.mkdir(parents=True)
+    src = FIXTURES / 'dota' / 'trainval' / 'images' / 'train000.png'
+    (images / 'P0001__1024__0___0.png').write_bytes(src.read_bytes())
+    init_default_scope('mmrotate')
+    dataset = DATASETS.build(dict(test.to_dict(), data_root=str(tmp_path), pipeline=[]))
+    assert len(dataset) == 1 and dataset[0]['img_path'] == str(images / 'P0001__1024__0___0.png')
+    assert all(not inst['bbox'] for inst in dataset[0]['instances'])  # no labels read
+    metric = METRICS.build(dict(ev.to_dict(), outfile_prefix=str(tmp_path / 'Task1')))
+    metric.dataset_meta = dataset.metainfo
+    metric.process({}, [dict(img_id='P0001__1024__0___0', gt_instances={}, ignored_instances={},
+                             pred_instances=dict(bboxes=torch.tensor([[300., 200., 80., 40., 0.3]]),
+                                                 scores=torch.tensor([0.9]),
+                                                 labels=torch.tensor([0])))])
+    assert metric.evaluate(1) == {}  # format_only: no score computed on unlabelled images
+    plane = (tmp_path / 'Task1' / 'Task1_plane.txt').read_text().split()
+    assert plane[0] == 'P0001' and float(plane[1]) == pytest.approx(0.9)
+    assert (tmp_path / 'Task1' / 'Task1.zip').is_file()

@@ -1,14 +1,5 @@
-# Fine-tuning recipe of finetune_r50-cmid_1xb64-adan-200e_ucmerced-224x224.py on NWPU-RESISC45 (45 classes): same
-# model, schedule and augmentation; only the data and the class count change.
-# NWPU-RESISC45: 45 classes x 700 images of 256 x 256 px; usual splits 1/9 and 2/8.
-# Layout: data/nwpu_resisc45/{train,val}/<class>/<image>, split once and kept fixed.
-_base_ = './finetune_r50-cmid_1xb64-adan-200e_ucmerced-224x224.py'
+# Full fine-tuning of a CMID ResNet-50 on NWPU-RESISC45 (45 classes); the reference recipe is in
+# _base_/protocols/finetune_r50-cmid.py, the data in _base_/datasets/nwpu-resisc45.py.
+_base_ = ['./_base_/protocols/finetune_r50-cmid.py', './_base_/datasets/nwpu-resisc45.py']
 
-data_root = 'data/nwpu_resisc45'
-num_classes = 45
-
-model = dict(head=dict(num_classes=num_classes))
-data_preprocessor = dict(num_classes=num_classes)
-train_dataloader = dict(dataset=dict(data_root=data_root))
-val_dataloader = dict(dataset=dict(data_root=data_root))
-test_dataloader = val_dataloader
+model = dict(head=dict(num_classes=45))

@@ -4,8 +4,9 @@
 # The class index is the position of the folder name in sorted order, so every
 # split must hold every class folder. Images are resized to 224 x 224.
 # Augmentation follows the reference fine-tuning (timm create_transform with
-# rand-m9-mstd0.5-inc1 and random erasing 0.25, ImageNet mean/std); the
-# per-dataset files set data_root and the number of classes.
+# rand-m9-mstd0.5-inc1 and random erasing 0.25, ImageNet mean/std); a linear probe
+# trains on linear_probe_pipeline (random resized crop + flip only) instead.
+# The defaults are UC Merced's; the per-dataset files set data_root and the class count.
 dataset_type = 'CustomDataset'
 data_root = 'data/ucmerced'
 num_classes = 21
@@ -40,6 +41,12 @@ train_pipeline = [
         fill_std=bgr_std),
     dict(type='PackInputs'),
 ]
+linear_probe_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=224, backend='pillow', interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='ResizeEdge', scale=256, edge='short', backend='pillow', interpolation='bicubic'),
@@ -48,19 +55,15 @@ test_pipeline = [
 ]
 
 train_dataloader = dict(
-    batch_size=64,
-    num_workers=4,
-    persistent_workers=True,
+    batch_size=64, num_workers=4, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type, data_root=data_root, data_prefix='train', pipeline=train_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root, data_prefix='train',
+                 pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=64,
-    num_workers=4,
-    persistent_workers=True,
+    batch_size=64, num_workers=4, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type, data_root=data_root, data_prefix='val', pipeline=test_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root, data_prefix='val',
+                 pipeline=test_pipeline))
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator

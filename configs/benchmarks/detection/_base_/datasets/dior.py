@@ -36,19 +36,11 @@ train_dataloader = dict(
             dict(
                 type=dataset_type,
                 data_root=data_root,
-                ann_file='ImageSets/Main/train.txt',
+                ann_file=f'ImageSets/Main/{split}.txt',
                 img_subdir='JPEGImages-trainval',
                 filter_cfg=dict(filter_empty_gt=True),
                 pipeline=train_pipeline,
-                backend_args=backend_args),
-            dict(
-                type=dataset_type,
-                data_root=data_root,
-                ann_file='ImageSets/Main/val.txt',
-                img_subdir='JPEGImages-trainval',
-                filter_cfg=dict(filter_empty_gt=True),
-                pipeline=train_pipeline,
-                backend_args=backend_args),
+                backend_args=backend_args) for split in ('train', 'val')
         ]))
 val_dataloader = dict(
     batch_size=1,
