@@ -1,8 +1,5 @@
-_base_ = [
-    '_base_/models/cmid_resnet50.py',
-    '_base_/datasets/folder_pretrain_224.py',
-    '_base_/schedules/adan_400e.py',
-    '_base_/default_runtime.py',
-]
-# ISPRS Potsdam RGB tiles cut to 224-512 px patches under data/potsdam_tiles/
+# CMID, ResNet-50 student, ISPRS Potsdam: RGB tiles cut to 224-512 px patches under
+# data/potsdam_tiles/, 400 epochs at 4 GPUs x 64.
+_base_ = ['_base_/models/cmid_resnet50.py', '_base_/datasets/folder_pretrain_224.py',
+          '_base_/schedules/adan_400e.py', '_base_/default_runtime.py']
 train_dataloader = dict(dataset=dict(data_root='data/potsdam_tiles/'))
