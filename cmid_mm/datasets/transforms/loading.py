@@ -17,6 +17,7 @@ from mmengine.logging import MessageHub, print_log
 from mmpretrain.registry import TRANSFORMS as PRETRAIN_TRANSFORMS
 from mmseg.registry import TRANSFORMS as SEG_TRANSFORMS
 
+from .bad_image_record import record_bad_image
 from .decode import BadImageError, decode_rs, expand_gray, imread_rs
 from .nodata import describe_invalid, fill_invalid, invalid_mask
 
@@ -65,7 +66,10 @@ class LoadRSImage(BaseTransform):
             mmengine's ``BaseDataset`` fetches another random index (up to
             ``max_refetch`` = 1000 times; in ``test_mode`` a None is an
             error). The count is per process in ``LoadRSImage.num_skipped``
-            (also ``MessageHub.update_info('skipped_images', n)``). With False
+            (also ``MessageHub.update_info('skipped_images', n)``); when a
+            :class:`~cmid_mm.engine.hooks.BadImageCountHook` runs, the file
+            is also recorded for it, and the hook logs the count of every
+            epoch summed over dataloader workers and ranks. With False
             (default) the error is raised.
         backend_args: ``mmengine.fileio`` backend arguments.
     """
@@ -136,6 +140,7 @@ class LoadRSImage(BaseTransform):
             LoadRSImage.num_skipped += 1
             MessageHub.get_current_instance().update_info('skipped_images',
                                                           LoadRSImage.num_skipped)
+            record_bad_image(err.path, err.problem)
             print_log(f'LoadRSImage: skipped bad image {err} '
                       f'({LoadRSImage.num_skipped} skipped in this process)',
                       logger='current', level=logging.WARNING)
