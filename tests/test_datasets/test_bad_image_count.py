@@ -118,6 +118,17 @@ class _FakeRunner:
         self.scalars.append((dict(scalars), step))
 
 
+def test_clean_run_logs_zero_but_adds_nothing_to_iteration_lines(tmp_path):
+    from cmid_mm.engine.hooks import BadImageCountHook
+    runner = _FakeRunner(tmp_path)
+    hook = BadImageCountHook()
+    hook.before_train(runner)
+    hook.after_train_epoch(runner)
+    hook.after_train(runner)
+    assert runner.scalars == [({'epoch': 1, 'skipped_images': 0, 'skipped_images_total': 0}, 7)]
+    assert 'train/skipped_images' not in runner.message_hub.log_scalars
+
+
 def _rank_worker(rank: int, world: int, port: int, root: str) -> None:
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(world), LOCAL_RANK=str(rank))

@@ -22,10 +22,10 @@ class BadImageCountHook(Hook):
     epoch end it counts the new records of its rank, sums them over ranks
     (all-reduce) and
 
-    - updates the message-hub scalars ``train/skipped_images`` (this epoch)
-      and ``train/skipped_images_total`` (whole run, kept across ``--resume``
-      through the checkpoint's message hub), which the logger then shows on
-      every iteration line;
+    - once the run has skipped any image, updates the message-hub scalars
+      ``train/skipped_images`` (this epoch) and ``train/skipped_images_total``
+      (whole run, kept across ``--resume`` through the checkpoint's message
+      hub), which the logger then shows on every iteration line;
     - writes both, with the epoch, to the visualizer (``scalars.json``);
     - logs one line, with up to ``max_listed`` of the files this rank skipped.
 
@@ -60,8 +60,9 @@ class BadImageCountHook(Hook):
         all_reduce(count, op='sum')
         n = int(count.item())
         self._total += n
-        runner.message_hub.update_scalar('train/skipped_images', n)
-        runner.message_hub.update_scalar('train/skipped_images_total', self._total)
+        if self._total:  # keep the iteration log lines of clean runs free of zeros
+            runner.message_hub.update_scalar('train/skipped_images', n)
+            runner.message_hub.update_scalar('train/skipped_images_total', self._total)
         runner.visualizer.add_scalars(
             {'epoch': runner.epoch + 1, 'skipped_images': n, 'skipped_images_total': self._total},
             step=runner.iter)
