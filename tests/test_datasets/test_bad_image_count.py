@@ -129,6 +129,20 @@ def test_clean_run_logs_zero_but_adds_nothing_to_iteration_lines(tmp_path):
     assert 'train/skipped_images' not in runner.message_hub.log_scalars
 
 
+def test_total_continues_after_resume(tmp_path):
+    """A resumed run starts from the total in the checkpoint's message hub."""
+    from cmid_mm.engine.hooks import BadImageCountHook
+    runner = _FakeRunner(tmp_path)
+    runner.message_hub.update_scalar('train/skipped_images_total', 5)  # as loaded by resume
+    hook = BadImageCountHook()
+    hook.before_train(runner)
+    record_bad_image('late.png', 'truncated')
+    hook.after_train_epoch(runner)
+    hook.after_train(runner)
+    assert runner.scalars[0][0]['skipped_images'] == 1
+    assert runner.message_hub.get_scalar('train/skipped_images_total').current() == 6
+
+
 def _rank_worker(rank: int, world: int, port: int, root: str) -> None:
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
