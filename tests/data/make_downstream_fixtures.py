@@ -51,7 +51,7 @@ import numpy as np
 import rasterio
 from PIL import Image
 
-from cmid_mm.datasets.rs_tiles import (
+from cmid_mm.rsdata import (
     S2_CLASSES,
     percentile_stretch,
     s2_pixel_classes,

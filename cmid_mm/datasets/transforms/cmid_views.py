@@ -1,9 +1,16 @@
 """The two CMID views of an image, with their location grids and block masks."""
+import inspect
+
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform, Compose
 from mmpretrain.datasets.transforms import RandomResizedCrop
 from mmpretrain.registry import TRANSFORMS
+
+from .checks import check_number, check_prob, check_range_pair
+
+OUTPUT_STRIDE = 32  # of the ResNet / Swin backbones: feature map side = crop_size // 32
+INTERPOLATIONS = ('nearest', 'bilinear', 'bicubic', 'area', 'lanczos')
 
 
 def location_grid(top: float, left: float, height: float, width: float, flip: bool,
@@ -61,7 +68,14 @@ class CMIDMultiView(BaseTransform):
         grid_size (int): Side of the location grid. Defaults to
             ``crop_size // 32``.
         interpolation (str): Resize interpolation. Defaults to 'bicubic'.
-        mask_generator (dict): Block-mask transform config.
+        mask_generator (dict): Block-mask transform config; its
+            ``input_size`` must equal ``crop_size``.
+
+    Every argument is checked when the transform is built; a bad value raises
+    ``ValueError`` naming the key and the allowed range: ``crop_ratio_range``
+    in (0, 1], ``aspect_ratio_range`` > 0, ``flip_prob`` in [0, 1],
+    ``crop_size`` a multiple of 32 (unless ``grid_size`` is given) and of the
+    mask's ``mask_patch_size``, ``mask_ratio`` in (0, 1).
     """
 
     def __init__(self,
@@ -73,19 +87,39 @@ class CMIDMultiView(BaseTransform):
                  grid_size: int | None = None,
                  interpolation: str = 'bicubic',
                  mask_generator: dict | None = None) -> None:
+        owner = 'CMIDMultiView'
         if len(view_pipelines) != 2:
             raise ValueError(f'CMID needs exactly 2 view pipelines, got {len(view_pipelines)}')
+        if isinstance(crop_size, bool) or not isinstance(crop_size, (int, np.integer)) \
+                or crop_size < 1:
+            raise ValueError(f'{owner}: crop_size must be a positive integer, got {crop_size!r}')
+        if grid_size is None and crop_size % OUTPUT_STRIDE:
+            raise ValueError(
+                f'{owner}: crop_size must be a multiple of {OUTPUT_STRIDE} (the backbone output '
+                f'stride; the location grid has crop_size // {OUTPUT_STRIDE} cells per side), '
+                f'got {crop_size}; or give grid_size explicitly')
+        if grid_size is not None and (isinstance(grid_size, bool) or grid_size < 1):
+            raise ValueError(f'{owner}: grid_size must be a positive integer, got {grid_size!r}')
+        crop_ratio_range = check_range_pair(owner, 'crop_ratio_range', crop_ratio_range,
+                                            0., 1., lo_open=True)
+        aspect_ratio_range = check_range_pair(owner, 'aspect_ratio_range', aspect_ratio_range,
+                                              0., lo_open=True)
+        flip_prob = check_prob(owner, 'flip_prob', flip_prob)
+        if interpolation not in INTERPOLATIONS:
+            raise ValueError(f'{owner}: interpolation must be one of {INTERPOLATIONS}, '
+                             f'got {interpolation!r}')
+        mask_generator = mask_generator or dict(
+            type='SimMIMMaskGenerator', input_size=crop_size, mask_patch_size=32,
+            model_patch_size=4, mask_ratio=0.6)
+        _check_mask_generator(mask_generator, crop_size)
         self.view_pipelines = [Compose([TRANSFORMS.build(t) for t in p]) for p in view_pipelines]
         self.crop_size = crop_size
         self.crop = RandomResizedCrop(
             scale=crop_size, crop_ratio_range=crop_ratio_range,
             aspect_ratio_range=aspect_ratio_range, interpolation=interpolation)
         self.flip_prob = flip_prob
-        self.grid_size = grid_size or crop_size // 32
+        self.grid_size = grid_size or crop_size // OUTPUT_STRIDE
         self.interpolation = interpolation
-        mask_generator = mask_generator or dict(
-            type='SimMIMMaskGenerator', input_size=crop_size, mask_patch_size=32,
-            model_patch_size=4, mask_ratio=0.6)
         self.mask_generator = TRANSFORMS.build(mask_generator)
 
     def _one_view(self, img: np.ndarray, results: dict, pipeline: Compose) -> tuple:
@@ -115,3 +149,31 @@ class CMIDMultiView(BaseTransform):
         return (f'{self.__class__.__name__}(crop={self.crop!r}, flip_prob={self.flip_prob}, '
                 f'grid_size={self.grid_size}, view_pipelines={self.view_pipelines!r}, '
                 f'mask_generator={self.mask_generator!r})')
+
+
+def _check_mask_generator(cfg: dict, crop_size: int) -> None:
+    """Check a block-mask generator config (SimMIMMaskGenerator-like) against the crop size."""
+    owner = 'CMIDMultiView.mask_generator'
+    kind = cfg.get('type')
+    cls = TRANSFORMS.get(kind) if isinstance(kind, str) else kind
+    if cls is None:
+        raise ValueError(f'{owner}: type {kind!r} is not a registered transform')
+    params = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
+              if p.default is not inspect.Parameter.empty}
+    params.update({k: v for k, v in cfg.items() if k != 'type'})
+    if 'input_size' in params and params['input_size'] != crop_size:
+        raise ValueError(f'{owner}: input_size must equal crop_size ({crop_size}) so that the '
+                         f'mask covers the view, got {params["input_size"]!r}')
+    if 'mask_ratio' in params:
+        check_number(owner, 'mask_ratio', params['mask_ratio'], 0., 1., lo_open=True,
+                     hi_open=True)
+    patch = params.get('mask_patch_size')
+    if patch is not None:
+        check_number(owner, 'mask_patch_size', patch, 0., lo_open=True)
+        if crop_size % patch:
+            raise ValueError(f'{owner}: crop_size ({crop_size}) must be a multiple of '
+                             f'mask_patch_size, got mask_patch_size={patch!r}')
+        model_patch = params.get('model_patch_size')
+        if model_patch is not None and (model_patch < 1 or patch % model_patch):
+            raise ValueError(f'{owner}: mask_patch_size ({patch}) must be a multiple of '
+                             f'model_patch_size, got model_patch_size={model_patch!r}')

@@ -2,168 +2,26 @@
 
 A drop-in for ``LoadImageFromFile`` in mmpretrain and mmseg pipelines that
 also reads GeoTIFF / JPEG 2000 (through rasterio / GDAL), 16-bit PNGs and
-N-band rasters, and that names the file and the problem when an image is bad.
+N-band rasters, that applies a documented no-data rule (NaN / Inf / declared
+no-data values never pass silently), and that names the file and the problem
+when an image is bad.
 """
 from __future__ import annotations
 
-import io
 import logging
-import warnings
-import zlib
 from collections.abc import Sequence
-from pathlib import Path
 
-import mmengine.fileio as fileio
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.logging import MessageHub, print_log
 from mmpretrain.registry import TRANSFORMS as PRETRAIN_TRANSFORMS
 from mmseg.registry import TRANSFORMS as SEG_TRANSFORMS
-from PIL import Image, UnidentifiedImageError
-from rasterio.enums import ColorInterp
-from rasterio.errors import NotGeoreferencedWarning, RasterioError
-from rasterio.io import MemoryFile
+
+from .bad_image_record import record_bad_image
+from .decode import BadImageError, decode_rs, expand_gray, imread_rs
+from .nodata import describe_invalid, fill_invalid, invalid_mask
 
 __all__ = ['BadImageError', 'imread_rs', 'LoadRSImage']
-
-_TIFF_MAGIC = (b'II*\x00', b'MM\x00*', b'II+\x00', b'MM\x00+')
-_JP2_MAGIC = (b'\x00\x00\x00\x0cjP  \r\n\x87\n', b'\xff\x4f\xff\x51')
-_PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
-
-
-class BadImageError(ValueError):
-    """An image file that cannot be decoded (missing, empty, corrupt, not an image...)."""
-
-    def __init__(self, path: str, problem: str):
-        self.path, self.problem = str(path), problem
-        super().__init__(f'{path}: {problem}')
-
-
-def _uses_gdal(data: bytes) -> bool:
-    """TIFF / JPEG 2000, and 16-bit colour PNG (Pillow would cut that to 8 bits)."""
-    if data.startswith(_TIFF_MAGIC) or data.startswith(_JP2_MAGIC):
-        return True
-    # PNG IHDR: bytes 24 = bit depth, 25 = colour type (2 RGB, 6 RGBA)
-    return (data.startswith(_PNG_MAGIC) and data[12:16] == b'IHDR' and len(data) > 25
-            and data[24] == 16 and data[25] in (2, 6))
-
-
-def _read_gdal(data: bytes, path: str, bands: Sequence[int] | None) -> np.ndarray:
-    """Decode with rasterio; drops bands whose colour interpretation is alpha."""
-    mem = MemoryFile(data)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', NotGeoreferencedWarning)
-            src = mem.open()
-        with src:
-            if bands is None:
-                indexes = [i for i, ci in enumerate(src.colorinterp, start=1)
-                           if ci != ColorInterp.alpha] or list(range(1, src.count + 1))
-            else:
-                indexes = _check_bands(bands, src.count, path)
-            if (bands is None and len(indexes) == 1
-                    and src.colorinterp[indexes[0] - 1] == ColorInterp.palette):
-                lut = np.zeros((256, 3), dtype=np.uint8)
-                for k, rgba in src.colormap(indexes[0]).items():
-                    if 0 <= k < 256:
-                        lut[k] = rgba[:3]
-                return lut[src.read(indexes[0])]
-            return np.moveaxis(src.read(indexes), 0, -1)  # (C, H, W) -> (H, W, C)
-    except RasterioError as err:
-        detail = f'{err} ({err.__cause__})' if err.__cause__ else str(err)
-        detail = detail.replace(f'{mem.name}: ', '').replace(f'{Path(mem.name).name}: ', '')
-        raise BadImageError(path, f'corrupt, truncated or unsupported raster: {detail}') \
-            from err
-    finally:
-        mem.close()
-
-
-def _read_pil(data: bytes, path: str) -> np.ndarray | None:
-    """Decode with Pillow; None when Pillow refuses the size (caller falls back to GDAL)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            img.load()
-    except Image.DecompressionBombError:
-        return None
-    except UnidentifiedImageError as err:
-        raise BadImageError(path, f'not a recognised image format (starts with {data[:8]!r})') \
-            from err
-    except (OSError, SyntaxError, ValueError, EOFError, zlib.error) as err:
-        raise BadImageError(path, f'corrupt or truncated image: {err}') from err
-    mode = img.mode
-    if mode in ('RGBA', 'RGBa', 'LA', 'La', 'PA'):  # drop alpha
-        img = img.convert('RGB' if mode in ('RGBA', 'RGBa', 'PA') else 'L')
-    elif mode == 'P':
-        img = img.convert('RGBA' if 'transparency' in img.info else 'RGB').convert('RGB')
-    elif mode == '1':
-        img = img.convert('L')
-    elif mode in ('CMYK', 'YCbCr'):
-        img = img.convert('RGB')
-    array = np.asarray(img)
-    if not array.dtype.isnative:  # e.g. big-endian 16-bit ('I;16B')
-        array = array.astype(array.dtype.newbyteorder('='))
-    if mode == 'I' and array.size and array.min() >= 0 and array.max() <= 65535:
-        array = array.astype(np.uint16)  # 16-bit grey PNG read as int32 by some Pillow versions
-    return array
-
-
-def _check_bands(bands: Sequence[int], count: int, path: str) -> list[int]:
-    bands = [int(b) for b in bands]
-    if not bands or min(bands) < 1 or max(bands) > count:
-        raise BadImageError(path, f'bands={bands} (1-based) asked for, but the image has '
-                                  f'{count} band(s)')
-    return bands
-
-
-def imread_rs(path: str,
-              bands: Sequence[int] | None = None,
-              keep_channels: bool = False,
-              backend_args: dict | None = None) -> np.ndarray:
-    """Read an image file into an (H, W, C) array, channels in file order.
-
-    PNG / JPEG / BMP / ... are decoded with Pillow; TIFF, JPEG 2000 and 16-bit
-    colour PNGs with rasterio (GDAL). The format is sniffed from the bytes, not
-    the extension. Alpha is dropped (Pillow modes with alpha; GDAL bands whose
-    colour interpretation is alpha); palettes are expanded to RGB. The dtype is
-    the file's (uint8, uint16, int16, float32 ...); nothing is resized.
-
-    Args:
-        path: file path or URI understood by ``mmengine.fileio``.
-        bands: 1-based band (channel) indices to keep, in this order.
-        keep_channels: when False, a single-channel result is repeated to 3
-            channels (grayscale -> RGB); when True it stays (H, W, 1).
-        backend_args: ``mmengine.fileio`` backend arguments.
-
-    Returns:
-        (H, W, C) numpy array.
-
-    Raises:
-        BadImageError: missing, empty, corrupt or truncated file, or not an image.
-    """
-    try:
-        data = fileio.get(path, backend_args=backend_args)
-    except FileNotFoundError as err:
-        raise BadImageError(path, 'file not found') from err
-    except OSError as err:  # a directory, no permission, ...
-        raise BadImageError(path, f'cannot read the file: {err}') from err
-    if len(data) == 0:
-        raise BadImageError(path, 'empty file (0 bytes)')
-    array = None
-    if not _uses_gdal(data):
-        array = _read_pil(data, path)
-        if array is not None and array.ndim == 2:
-            array = array[..., None]
-        if array is not None and bands is not None:
-            array = array[..., [b - 1 for b in _check_bands(bands, array.shape[-1], path)]]
-    if array is None:  # GDAL formats, or an image too large for Pillow's bomb check
-        array = _read_gdal(data, path, bands)
-    if array.ndim == 2:
-        array = array[..., None]
-    if array.shape[-1] == 1 and not keep_channels:
-        array = np.repeat(array, 3, axis=-1)
-    return np.ascontiguousarray(array)
 
 
 @PRETRAIN_TRANSFORMS.register_module()
@@ -176,6 +34,15 @@ class LoadRSImage(BaseTransform):
     OpenCV) the default output is **RGB** (channels in file order), so configs
     using it set ``to_rgb=False`` in the data preprocessor. N-band images keep
     their band order (``channel_order`` only applies to 3-channel output).
+
+    **No-data rule.** A value is no-data when it is NaN or +-Inf, or equals
+    its band's no-data value (``nodata_value``). Such an image is refused with
+    a :class:`BadImageError` that names the file and counts the pixels
+    (``nodata='raise'``, default), or every no-data value is replaced by the
+    mean of the valid values of its band (``nodata='mean'``; a band without
+    any valid value is refused) or by a constant (``nodata=0.``). The rule
+    runs on the stored values, before ``uint16_scale``; no NaN/Inf ever
+    leaves this transform.
 
     Required keys: ``img_path``. Added keys: ``img`` (H, W, C), ``img_shape``
     and ``ori_shape`` ((H, W)).
@@ -190,12 +57,20 @@ class LoadRSImage(BaseTransform):
             reflectance, 257 to map 0..65535 to 0..255, 65535 to map to 0..1).
         keep_channels: keep single-channel images as (H, W, 1) instead of
             repeating them to 3 channels.
-        skip_bad_images: on a :class:`BadImageError`, log a warning, count it
-            in ``LoadRSImage.num_skipped`` (per process; also
-            ``MessageHub.update_info('skipped_images', n)``) and return None,
-            so that mmengine's ``BaseDataset`` fetches another random index
-            (up to ``max_refetch`` = 1000 times; in ``test_mode`` a None is an
-            error). With False (default) the error is raised.
+        nodata: 'raise', 'mean' or a finite number (see the no-data rule).
+        nodata_value: 'file' (the value each band declares in the file, e.g.
+            a GeoTIFF's GDAL ``nodata`` tag; none for PNG/JPEG), None (only
+            NaN/Inf are no-data) or a number used for every band.
+        skip_bad_images: on a :class:`BadImageError` (including a refused
+            no-data image), log a warning, count it and return None, so that
+            mmengine's ``BaseDataset`` fetches another random index (up to
+            ``max_refetch`` = 1000 times; in ``test_mode`` a None is an
+            error). The count is per process in ``LoadRSImage.num_skipped``
+            (also ``MessageHub.update_info('skipped_images', n)``); when a
+            :class:`~cmid_mm.engine.hooks.BadImageCountHook` runs, the file
+            is also recorded for it, and the hook logs the count of every
+            epoch summed over dataloader workers and ranks. With False
+            (default) the error is raised.
         backend_args: ``mmengine.fileio`` backend arguments.
     """
 
@@ -207,6 +82,8 @@ class LoadRSImage(BaseTransform):
                  channel_order: str = 'rgb',
                  uint16_scale: str | float | None = 'none',
                  keep_channels: bool = False,
+                 nodata: str | float = 'raise',
+                 nodata_value: str | float | None = 'file',
                  skip_bad_images: bool = False,
                  backend_args: dict | None = None) -> None:
         if channel_order not in ('rgb', 'bgr'):
@@ -221,26 +98,49 @@ class LoadRSImage(BaseTransform):
             raise ValueError(f'LoadRSImage: uint16_scale must be positive, got {uint16_scale}')
         if bands is not None and (not len(bands) or min(int(b) for b in bands) < 1):
             raise ValueError(f'LoadRSImage: bands are 1-based indices, got {bands}')
+        self.nodata = _check_nodata(nodata)
+        if not (nodata_value in ('file', None) or _is_number(nodata_value)):
+            raise ValueError("LoadRSImage: nodata_value must be 'file', None or a number, "
+                             f'got {nodata_value!r}')
         self.to_float32 = to_float32
         self.bands = None if bands is None else [int(b) for b in bands]
         self.channel_order = channel_order
         self.uint16_scale = None if uint16_scale is None else float(uint16_scale)
         self.keep_channels = keep_channels
+        self.nodata_value = nodata_value if nodata_value in ('file', None) \
+            else float(nodata_value)
         self.skip_bad_images = skip_bad_images
         self.backend_args = None if backend_args is None else dict(backend_args)
+
+    def _read(self, path: str) -> np.ndarray:
+        """Decode ``path`` and apply the no-data rule; (H, W, C) in file order."""
+        img, declared = decode_rs(path, self.bands, self.backend_args)
+        if self.nodata_value != 'file':
+            declared = [self.nodata_value] * img.shape[-1]
+        bad = invalid_mask(img, declared)
+        if bad.any():
+            if self.nodata == 'raise':
+                raise BadImageError(path, describe_invalid(img, bad, declared) + (
+                    "; LoadRSImage(nodata='mean') fills them with the band mean of the valid "
+                    'pixels, nodata=<number> with a constant'))
+            img, empty = fill_invalid(img, bad, self.nodata)
+            if empty:
+                raise BadImageError(path, f'band(s) {empty} hold no valid pixel (all NaN, Inf '
+                                          'or no-data): there is no mean to fill them with')
+        return expand_gray(img, self.keep_channels)
 
     def transform(self, results: dict) -> dict | None:
         """Read ``results['img_path']``; None if it is bad and ``skip_bad_images``."""
         path = results['img_path']
         try:
-            img = imread_rs(path, bands=self.bands, keep_channels=self.keep_channels,
-                            backend_args=self.backend_args)
+            img = self._read(path)
         except BadImageError as err:
             if not self.skip_bad_images:
                 raise
             LoadRSImage.num_skipped += 1
             MessageHub.get_current_instance().update_info('skipped_images',
                                                           LoadRSImage.num_skipped)
+            record_bad_image(err.path, err.problem)
             print_log(f'LoadRSImage: skipped bad image {err} '
                       f'({LoadRSImage.num_skipped} skipped in this process)',
                       logger='current', level=logging.WARNING)
@@ -260,5 +160,19 @@ class LoadRSImage(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(to_float32={self.to_float32}, bands={self.bands}, '
                 f"channel_order='{self.channel_order}', uint16_scale={self.uint16_scale}, "
-                f'keep_channels={self.keep_channels}, skip_bad_images={self.skip_bad_images}, '
+                f'keep_channels={self.keep_channels}, nodata={self.nodata!r}, '
+                f'nodata_value={self.nodata_value!r}, skip_bad_images={self.skip_bad_images}, '
                 f'backend_args={self.backend_args})')
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _check_nodata(nodata: str | float) -> str | float:
+    if nodata in ('raise', 'mean'):
+        return nodata
+    if _is_number(nodata) and np.isfinite(nodata):
+        return float(nodata)
+    raise ValueError("LoadRSImage: nodata must be 'raise', 'mean' or a finite number, "
+                     f'got {nodata!r}')

@@ -13,11 +13,16 @@ the dtype. What each does with N != 3 bands:
 - ``RSGaussianBlur``, ``RSGaussNoise``, ``RSSolarize``: every band.
 
 Probabilities and ranges follow the albumentations ops of the CMID reference.
+Every argument is checked when the op is built (``prob`` in [0, 1],
+``max_value`` > 0, and each op's ranges, see its docstring); a bad value
+raises ``ValueError`` naming the op, the key and the allowed range.
 """
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
+
+from .checks import check_number, check_prob, check_range_pair
 
 
 def _white(img: np.ndarray, max_value: float) -> float:
@@ -39,8 +44,12 @@ class _RandomOp(BaseTransform):
     """Applies ``_apply`` with probability ``prob``."""
 
     def __init__(self, prob: float = 1.0, max_value: float = 1.0) -> None:
-        self.prob = prob
-        self.max_value = max_value
+        self.prob = check_prob(self._name(), 'prob', prob)
+        self.max_value = check_number(self._name(), 'max_value', max_value, 0., lo_open=True)
+
+    @classmethod
+    def _name(cls) -> str:
+        return cls.__name__
 
     def transform(self, results: dict) -> dict:
         if np.random.rand() < self.prob:
@@ -66,15 +75,17 @@ class RSColorJitter(_RandomOp):
 
     Factors are drawn from ``[1 - x, 1 + x]`` (hue: a shift in ``[-hue, hue]``
     of a full turn), applied in random order, like torchvision's ColorJitter.
+    ``brightness``, ``contrast``, ``saturation`` in [0, 1]; ``hue`` in [0, 0.5].
     """
 
     def __init__(self, brightness: float = 0.4, contrast: float = 0.4, saturation: float = 0.2,
                  hue: float = 0.1, prob: float = 0.8, max_value: float = 1.0) -> None:
         super().__init__(prob, max_value)
-        self.brightness = brightness
-        self.contrast = contrast
-        self.saturation = saturation
-        self.hue = hue
+        name = self._name()
+        self.brightness = check_number(name, 'brightness', brightness, 0., 1.)
+        self.contrast = check_number(name, 'contrast', contrast, 0., 1.)
+        self.saturation = check_number(name, 'saturation', saturation, 0., 1.)
+        self.hue = check_number(name, 'hue', hue, 0., 0.5)
 
     def _apply(self, img: np.ndarray, white: float) -> np.ndarray:
         x = img.astype(np.float32)
@@ -103,14 +114,23 @@ class RSColorJitter(_RandomOp):
 
 @TRANSFORMS.register_module()
 class RSGaussianBlur(_RandomOp):
-    """Gaussian blur, odd kernel in ``kernel_range``, sigma in ``sigma_range``."""
+    """Gaussian blur, odd kernel in ``kernel_range``, sigma in ``sigma_range``.
+
+    ``kernel_range``: (min, max) odd positive integers; ``sigma_range``:
+    (min, max) with 0 < min <= max.
+    """
 
     def __init__(self, kernel_range: tuple[int, int] = (3, 7),
                  sigma_range: tuple[float, float] = (0.1, 2.0), prob: float = 1.0,
                  max_value: float = 1.0) -> None:
         super().__init__(prob, max_value)
-        self.kernel_range = kernel_range
-        self.sigma_range = sigma_range
+        name = self._name()
+        lo, hi = check_range_pair(name, 'kernel_range', kernel_range, 1.)
+        if lo != int(lo) or hi != int(hi) or int(lo) % 2 == 0 or int(hi) % 2 == 0:
+            raise ValueError(f'{name}: kernel_range must be (min, max) odd positive integers '
+                             f'(Gaussian kernel sizes), got {kernel_range!r}')
+        self.kernel_range = (int(lo), int(hi))
+        self.sigma_range = check_range_pair(name, 'sigma_range', sigma_range, 0., lo_open=True)
 
     def _apply(self, img: np.ndarray, white: float) -> np.ndarray:
         ks = np.random.choice(np.arange(self.kernel_range[0], self.kernel_range[1] + 1, 2))
@@ -126,13 +146,14 @@ class RSGaussNoise(_RandomOp):
     """Additive Gaussian noise; variance drawn from ``var_limit`` (uint8 scale).
 
     The variance is given on the 0..255 scale (albumentations' default
-    (10, 50)) and scaled to the white level of the input dtype.
+    (10, 50)) and scaled to the white level of the input dtype;
+    ``var_limit``: (min, max) with 0 <= min <= max.
     """
 
     def __init__(self, var_limit: tuple[float, float] = (10., 50.), prob: float = 0.6,
                  max_value: float = 1.0) -> None:
         super().__init__(prob, max_value)
-        self.var_limit = var_limit
+        self.var_limit = check_range_pair(self._name(), 'var_limit', var_limit, 0.)
 
     def _apply(self, img: np.ndarray, white: float) -> np.ndarray:
         std = np.sqrt(np.random.uniform(*self.var_limit)) * white / 255.
@@ -142,11 +163,11 @@ class RSGaussNoise(_RandomOp):
 
 @TRANSFORMS.register_module()
 class RSSolarize(_RandomOp):
-    """Invert every value at or above ``threshold`` (fraction of white)."""
+    """Invert every value at or above ``threshold`` (fraction of white, in [0, 1])."""
 
     def __init__(self, threshold: float = 0.5, prob: float = 0.2, max_value: float = 1.0) -> None:
         super().__init__(prob, max_value)
-        self.threshold = threshold
+        self.threshold = check_number(self._name(), 'threshold', threshold, 0., 1.)
 
     def _apply(self, img: np.ndarray, white: float) -> np.ndarray:
         x = img.astype(np.float32)

