@@ -10,7 +10,7 @@ that the stock dataset classes read them unchanged:
 ``cls/``  UC Merced / AID / NWPU-RESISC45 layout read by mmpretrain
     ``CustomDataset``: ``{train,val}/<class>/*.png``, 32x32 tiles whose
     majority (>= 80 %) pixel class is ``bare_built``, ``vegetation`` or
-    ``water`` (rule of ``cmid_mm.datasets.rs_tiles.s2_pixel_classes``:
+    ``water`` (rule of ``cmid_mm.rsdata.s2_pixel_classes``:
     NDWI > 0 water, else NDVI > 0.3 vegetation, else bare/built).
 ``seg/``  ISPRS Potsdam / Vaihingen layout after mmseg's converters,
     read by ``PotsdamDataset`` / ``ISPRSDataset``: ``img_dir/{train,val}/*.png``

@@ -1,6 +1,6 @@
-from .bad_image_count_hook import BadImageCountHook  # noqa: F401
+from .bad_image_count_hook import BadImageCountHook
 from .finite_checkpoint_hook import FiniteCheckpointHook
 from .knn_monitor_hook import KNNMonitorHook
 from .teacher_temp_hook import LocalTeacherTempHook
 
-__all__ = ['LocalTeacherTempHook', 'KNNMonitorHook', 'FiniteCheckpointHook']
+__all__ = ['LocalTeacherTempHook', 'KNNMonitorHook', 'FiniteCheckpointHook', 'BadImageCountHook']

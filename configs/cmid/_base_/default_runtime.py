@@ -12,8 +12,10 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )
-# the local loss's teacher temperature warms up per epoch; NaN weights are never saved
-custom_hooks = [dict(type='LocalTeacherTempHook'), dict(type='FiniteCheckpointHook')]
+# the local loss's teacher temperature warm-up; NaN weights are never saved; images skipped
+# by LoadRSImage(skip_bad_images=True) are counted over all workers and ranks each epoch
+custom_hooks = [dict(type='LocalTeacherTempHook'), dict(type='FiniteCheckpointHook'),
+                dict(type='BadImageCountHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,
