@@ -116,19 +116,27 @@ def test_fc_nets_full_resolution_output(cls, in_channels, size):
     assert torch.isfinite(out).all()
 
 
-def test_fc_siam_fusion_is_what_the_name_says():
+@pytest.mark.parametrize('cls', [FC_EF, FC_Siam_conc, FC_Siam_diff])
+def test_fc_skips_fuse_the_dates_as_named(cls):
+    """The decoder's skip inputs are cat(A, B) features / |f(A) - f(B)| / the EF encoder's."""
     torch.manual_seed(0)
-    diff = FC_Siam_diff(in_channels=3, base_channel=4).eval()
-    x = torch.rand(1, 3, 32, 32)
-    skips, deep = diff._encode(x)
-    assert len(skips) == 4 and deep.shape[-1] == 2
-    conc = FC_Siam_conc(in_channels=3, base_channel=4)
-    # conc decoders take twice the skip channels of diff
-    assert conc.decoder[0][0][0].in_channels == 4 * 8 + 2 * 4 * 8
-    assert diff.decoder[0][0][0].in_channels == 4 * 8 + 4 * 8
-    # changing date A changes FC-Siam-diff's output through the skips
-    y = torch.rand(1, 3, 32, 32)
-    assert not torch.allclose(diff(x, y)[0], diff(y, y)[0])
+    net = cls(in_channels=6 if cls is FC_EF else 3, base_channel=4).eval()
+    x1, x2 = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    seen = []
+    hooks = [dec.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+             for dec in net.decoder]
+    with torch.no_grad():
+        net(x1, x2)
+        if cls is FC_EF:
+            skips, _ = net._encode(torch.cat([x1, x2], dim=1))
+        else:
+            (s1, _), (s2, _) = net._encode(x1), net._encode(x2)
+            skips = ([torch.cat([a, b], dim=1) for a, b in zip(s1, s2)] if cls is FC_Siam_conc
+                     else [torch.abs(a - b) for a, b in zip(s1, s2)])
+    for h in hooks:
+        h.remove()
+    for dec_in, skip in zip(seen, reversed(skips)):  # deepest level first
+        torch.testing.assert_close(dec_in[:, -skip.shape[1]:], skip)
 
 
 def test_fc_ef_checks_its_input_channels():
