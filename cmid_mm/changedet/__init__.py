@@ -24,6 +24,7 @@ from .fc_siam import FC_EF, FC_Siam_conc, FC_Siam_diff
 from .feature_fusion_neck import FeatureFusionNeck
 from .opencd_scope import OpenCDComponentUnavailable, opencd_installed, register_opencd_scope
 from .siam_encoder_decoder import SiamEncoderDecoder
+from .snunet import SNUNet_ECAM
 from .transforms import (
     MultiImgExchangeTime,
     MultiImgLoadAnnotations,
@@ -47,7 +48,8 @@ register_opencd_scope()
 
 __all__ = [
     'SiamEncoderDecoder', 'DIEncoderDecoder', 'FeatureFusionNeck', 'BITHead', 'FC_EF',
-    'FC_Siam_conc', 'FC_Siam_diff', 'DualInputSegDataPreProcessor', 'BiTemporalCDDataset',
+    'FC_Siam_conc', 'FC_Siam_diff', 'SNUNet_ECAM', 'DualInputSegDataPreProcessor',
+    'BiTemporalCDDataset',
     'LEVIR_CD_Dataset', 'SVCD_Dataset', 'S2Looking_Dataset', 'WHU_CD_Dataset',
     'DSIFN_Dataset', 'CDMetric', 'CDVisualizationHook', 'CDLocalVisualizer',
     'CDLocalVisBackend', 'render_change_panel', 'MultiImgLoadImageFromFile',

@@ -36,7 +36,7 @@ UNSUPPORTED: dict[str, str] = {
     # backbones
     'IA_ResNetV1c': 'interaction backbone (Changer)', 'IA_ResNeSt': 'interaction backbone',
     'IA_MixVisionTransformer': 'interaction backbone (Changer MiT)',
-    'SNUNet_ECAM': 'SNUNet-CD backbone', 'TinyCD': 'TinyCD backbone', 'TinyNet': 'TinyCD v2',
+    'TinyCD': 'TinyCD backbone', 'TinyNet': 'TinyCD v2',
     'HANet': 'HANet backbone', 'IFN': 'IFNet backbone', 'CGNet': 'CGNet backbone',
     'LightCDNet': 'LightCDNet backbone', 'ViTSAM_Custom': 'SAM ViT backbone',
     'VisionTransformerTurner': 'ViT tuner backbone', 'SiamUnet_diff': 'old SiamUNet backbone',
@@ -83,7 +83,7 @@ class OpenCDCompatRegistry(Registry):
                 f"'{real_key}' ({UNSUPPORTED[real_key]}) is an open-cd component that cmid_mm "
                 f"does not provide: the open-cd config needs the real open-cd ({OPENCD_URL}, "
                 "install it from source). cmid_mm's opencd scope covers BIT, FC-EF, "
-                "FC-Siam-diff/conc and siamese mmseg models; see docs/changedet.md")
+                "FC-Siam-diff/conc, SNUNet and siamese mmseg models; see docs/changedet.md")
         return super().get(key)
 
 

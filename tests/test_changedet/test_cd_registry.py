@@ -10,7 +10,7 @@ from mmseg.registry import DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS, VISBACK
 
 PUBLIC = {
     MODELS: ['SiamEncoderDecoder', 'DIEncoderDecoder', 'FeatureFusionNeck', 'BITHead', 'FC_EF',
-             'FC_Siam_diff', 'FC_Siam_conc', 'DualInputSegDataPreProcessor'],
+             'FC_Siam_diff', 'FC_Siam_conc', 'SNUNet_ECAM', 'DualInputSegDataPreProcessor'],
     TRANSFORMS: ['MultiImgLoadImageFromFile', 'MultiImgLoadAnnotations', 'MultiImgRandomCrop',
                  'MultiImgRandomFlip', 'MultiImgRandomRotFlip', 'MultiImgRandomRotate',
                  'MultiImgExchangeTime', 'MultiImgPhotoMetricDistortion', 'MultiImgResize',

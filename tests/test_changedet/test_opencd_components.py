@@ -11,7 +11,7 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS, TRANSFORMS, VISBACKENDS, VISUALIZERS
 from mmseg.structures import SegDataSample
 
-from cmid_mm.changedet import FC_EF, FC_Siam_conc, FC_Siam_diff
+from cmid_mm.changedet import FC_EF, FC_Siam_conc, FC_Siam_diff, SNUNet_ECAM
 
 NAME = 'train_2.png'
 
@@ -142,6 +142,36 @@ def test_fc_skips_fuse_the_dates_as_named(cls):
 def test_fc_ef_checks_its_input_channels():
     with pytest.raises(ValueError, match='in_channels=3'):
         FC_EF(in_channels=3, base_channel=4)(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32))
+
+
+def test_snunet_nested_nodes_and_ecam():
+    torch.manual_seed(0)
+    net = SNUNet_ECAM(in_channels=3, base_channel=16)  # open-cd's c16: ECAM MLPs of width 4
+    net.init_weights()
+    net.eval()
+    # UNet++ grid: node (i, j) for i + j <= 4, j >= 1; input f_i * (j + 1) + f_{i+1}
+    assert sorted(net.nodes) == sorted(f'{i}_{j}' for j in range(1, 5) for i in range(5 - j))
+    assert net.nodes['0_4'].conv1.in_channels == 16 * 5 + 32
+    assert net.nodes['3_1'].conv1.in_channels == 128 * 2 + 256
+    x1, x2 = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    tops = []
+    hooks = [net.nodes[f'0_{j}'].register_forward_hook(lambda m, a, out: tops.append(out))
+             for j in range(1, 5)]
+    with torch.no_grad():
+        (out, ) = net(x1, x2)
+    for h in hooks:
+        h.remove()
+    assert out.shape == (2, 64, 32, 32) and torch.isfinite(out).all()
+    # ECAM: CA(cat) * (cat + repeat(CA_intra(sum), 4))
+    cat = torch.cat(tops, dim=1)
+    intra = net.ca_intra(torch.stack(tops).sum(0)).repeat(1, 4, 1, 1)
+    torch.testing.assert_close(out, net.ca(cat) * (cat + intra))
+    # the dates are not interchangeable (the deepest level comes from date B), but both count
+    with torch.no_grad():
+        assert not torch.allclose(net(x1, x2)[0], net(x2, x2)[0])
+        assert not torch.allclose(net(x1, x2)[0], net(x1, x1)[0])
+    with pytest.raises(ValueError, match='divisible by 16'):
+        net(torch.rand(1, 3, 24, 24), torch.rand(1, 3, 24, 24))
 
 
 def test_di_encoder_decoder_feeds_both_dates_to_the_backbone():

@@ -25,6 +25,7 @@ from cmid_mm.changedet import (
     DIEncoderDecoder,
     FC_Siam_diff,
     SiamEncoderDecoder,
+    SNUNet_ECAM,
     opencd_installed,
 )
 
@@ -60,7 +61,8 @@ def _cpu_run_options(work_dir: Path, data_root: Path) -> dict:
 @pytest.mark.parametrize('rel, detector, backbone, head', [
     ('bit/bit_r18_256x256_40k_levircd.py', SiamEncoderDecoder, None, BITHead),
     ('fcsn/fc_siam_diff_256x256_40k_levircd.py', DIEncoderDecoder, FC_Siam_diff, None),
-], ids=['bit_r18', 'fc_siam_diff'])
+    ('snunet/snunet_c16_256x256_40k_levircd.py', DIEncoderDecoder, SNUNet_ECAM, None),
+], ids=['bit_r18', 'fc_siam_diff', 'snunet_c16'])
 def test_opencd_config_trains_and_validates(rel, detector, backbone, head, levir_root, tmp_path):
     cfg = _load(rel, **_cpu_run_options(tmp_path / 'work', levir_root))
     assert cfg.default_scope == 'opencd'

@@ -24,10 +24,11 @@ from cmid_mm.changedet.opencd_scope import (
 if opencd_scope.opencd_installed():  # pragma: no cover - the real open-cd owns the scope
     pytest.skip('the real open-cd is installed: its own classes are used', allow_module_level=True)
 
-# every open-cd name used by its BIT / FC-EF / FC-Siam configs and dataset bases
+# every open-cd name used by its BIT / FC-EF / FC-Siam / SNUNet configs and dataset bases
 OPENCD_NAMES = {
     ROOT_MODELS: ['SiamEncoderDecoder', 'DIEncoderDecoder', 'FeatureFusionNeck', 'BITHead',
-                  'FC_EF', 'FC_Siam_diff', 'FC_Siam_conc', 'DualInputSegDataPreProcessor'],
+                  'FC_EF', 'FC_Siam_diff', 'FC_Siam_conc', 'SNUNet_ECAM',
+                  'DualInputSegDataPreProcessor'],
     ROOT_TRANSFORMS: ['MultiImgLoadImageFromFile', 'MultiImgLoadAnnotations',
                       'MultiImgRandomRotate', 'MultiImgRandomCrop', 'MultiImgRandomFlip',
                       'MultiImgRandomResize', 'MultiImgResize', 'MultiImgPad',
@@ -68,7 +69,7 @@ def test_opencd_scope_keeps_mmseg_and_mmengine_names():
     assert _resolve(ROOT_MODELS, 'EncoderDecoder') is MODELS.get('EncoderDecoder')
 
 
-@pytest.mark.parametrize('name', ['Changer', 'IA_ResNetV1c', 'SNUNet_ECAM', 'IAEncoderDecoder'])
+@pytest.mark.parametrize('name', ['Changer', 'IA_ResNetV1c', 'TinyCD', 'IAEncoderDecoder'])
 def test_unsupported_opencd_name_says_what_is_missing(name):
     with pytest.raises(OpenCDComponentUnavailable, match=f"'{name}'.*real open-cd"):
         _resolve(ROOT_MODELS, name)
