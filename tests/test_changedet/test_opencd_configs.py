@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import DATASETS, DefaultScope
+from mmengine.registry import DATASETS, MODELS, DefaultScope
 from mmengine.runner import Runner
 from PIL import Image
 
@@ -145,3 +145,50 @@ def test_opencd_dataset_bases_load_their_layout(dataset, levir_root, tmp_path):
             # 0/255 masks become 0/1 (JPEG masks binarised at 128)
             assert set(torch.unique(gt).tolist()) <= {0, 1}
             assert gt.sum() > 0
+
+
+# docs/changedet.md, "Using the same checkpoint in open-cd": the override, verbatim
+DOC_OVERRIDE = '''
+model = dict(
+    pretrained=None,  # drop 'open-mmlab://resnet18_v1c'
+    backbone=dict(
+        _delete_=True,
+        type='mmseg.ResNet', depth=50, num_stages=3, out_indices=(2, ),
+        strides=(1, 2, 2), dilations=(1, 1, 1), style='pytorch',
+        norm_cfg=dict(type='SyncBN', requires_grad=True),
+        init_cfg=dict(type='Pretrained', checkpoint='cmid_r50_mmseg.pth',
+                      prefix='backbone.')),
+    decode_head=dict(in_channels=1024))
+'''
+
+
+def test_documented_open_cd_override_loads_a_cmid_resnet50(tmp_path):
+    from mmpretrain.models import ResNet as PretrainResNet
+
+    doc = (Path(__file__).resolve().parents[2] / 'docs' / 'changedet.md').read_text()
+    assert DOC_OVERRIDE.strip() in doc  # the test proves what the docs show
+    # an exported CMID ResNet-50 backbone (stages 1-3: what the override builds)
+    torch.manual_seed(0)
+    student = PretrainResNet(depth=50, num_stages=3, out_indices=(2, ), strides=(1, 2, 2),
+                             dilations=(1, 1, 1))
+    state = {f'backbone.{k}': (v + torch.rand(v.shape)) if v.is_floating_point() else v
+             for k, v in student.state_dict().items()}  # not the fresh init's values
+    state['backbone.mask_token'] = torch.zeros(1, 64, 1, 1)
+    torch.save(dict(state_dict=state), tmp_path / 'cmid_r50_mmseg.pth')
+    base = OPENCD_CONFIGS
+    leaf = tmp_path / 'bit_cmid-r50_256x256_40k_levircd.py'
+    leaf.write_text(f"_base_ = ['{base}/_base_/models/bit_r18.py', "
+                    f"'{base}/common/standard_256x256_40k_levircd.py']\n" +
+                    DOC_OVERRIDE.replace("'cmid_r50_mmseg.pth'",
+                                         repr(str(tmp_path / 'cmid_r50_mmseg.pth'))))
+    cfg = Config.fromfile(str(leaf))
+    with DefaultScope.overwrite_default_scope('opencd'):
+        model = MODELS.build(cfg.model)
+    assert type(model) is SiamEncoderDecoder and type(model.decode_head) is BITHead
+    model.init_weights()
+    own = model.backbone.state_dict()
+    file_keys = {k[len('backbone.'):] for k in state}
+    assert set(own) - file_keys == set()  # zero missing backbone keys
+    assert file_keys - set(own) == {'mask_token'}
+    for key, value in own.items():
+        assert torch.equal(value, state[f'backbone.{key}']), key
