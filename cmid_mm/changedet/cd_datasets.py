@@ -1,4 +1,4 @@
-"""Bi-temporal change-detection folders: LEVIR-CD (``A/B/label``) and CDD (``A/B/OUT``)."""
+"""Bi-temporal change-detection folders: LEVIR-CD, CDD (SVCD), S2Looking, WHU-CD, DSIFN."""
 from __future__ import annotations
 
 import os.path as osp
@@ -128,6 +128,49 @@ class SVCD_Dataset(BiTemporalCDDataset):  # noqa: N801 - open-cd's public name
     """
 
     def __init__(self, img_suffix: str = '.jpg', seg_map_suffix: str = '.jpg',
+                 format_seg_map: str | None = 'to_binary', **kwargs) -> None:
+        super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
+                         format_seg_map=format_seg_map, **kwargs)
+
+
+@DATASETS.register_module()
+class S2Looking_Dataset(BiTemporalCDDataset):  # noqa: N801 - open-cd's public name
+    """S2Looking (``{train,val,test}/{Image1,Image2,label}/*.png``; masks 0/255).
+
+    Shen et al. 2021: 5000 side-looking satellite pairs of 1024x1024 px
+    (0.5-0.8 m), building changes. Classes ``('unchanged', 'changed')``.
+    """
+
+    def __init__(self, img_suffix: str = '.png', seg_map_suffix: str = '.png',
+                 format_seg_map: str | None = 'to_binary', **kwargs) -> None:
+        super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
+                         format_seg_map=format_seg_map, **kwargs)
+
+
+@DATASETS.register_module()
+class WHU_CD_Dataset(BiTemporalCDDataset):  # noqa: N801 - open-cd's public name
+    """WHU building CD cut into tiles (``{A,B,label}/NAME`` listed by ``list/{split}.txt``).
+
+    Ji et al. 2019. The list files hold full file names, so both suffixes
+    default to ``''`` (open-cd's convention). Classes ``('unchanged', 'changed')``.
+    """
+
+    def __init__(self, img_suffix: str = '', seg_map_suffix: str = '',
+                 format_seg_map: str | None = 'to_binary', **kwargs) -> None:
+        super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
+                         format_seg_map=format_seg_map, **kwargs)
+
+
+@DATASETS.register_module()
+class DSIFN_Dataset(BiTemporalCDDataset):  # noqa: N801 - open-cd's public name
+    """DSIFN-CD (``{train,val,test}/{t1,t2}/*.jpg`` and ``.../mask/*``; masks 0/255).
+
+    Zhang et al. 2020, 512x512 Google Earth pairs of six Chinese cities. open-cd's
+    base config sets ``seg_map_suffix`` per split (``.png``, test ``.tif``).
+    Masks are binarised at 128 (``format_seg_map='to_binary'``).
+    """
+
+    def __init__(self, img_suffix: str = '.jpg', seg_map_suffix: str = '.png',
                  format_seg_map: str | None = 'to_binary', **kwargs) -> None:
         super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
                          format_seg_map=format_seg_map, **kwargs)

@@ -28,6 +28,8 @@ class SiamEncoderDecoder(EncoderDecoder):
         backbone_inchannels: channels ``C`` of one image (3 for RGB).
     """
 
+    requires_neck = True
+
     def __init__(self,
                  backbone: dict,
                  decode_head: dict,
@@ -39,7 +41,7 @@ class SiamEncoderDecoder(EncoderDecoder):
                  pretrained: str | None = None,
                  init_cfg: dict | list | None = None,
                  backbone_inchannels: int = 3) -> None:
-        if neck is None:
+        if neck is None and self.requires_neck:
             raise ValueError('SiamEncoderDecoder needs a `neck` that fuses the features of '
                              'the two images, e.g. dict(type="FeatureFusionNeck", '
                              'policy="concat"); got neck=None')
@@ -58,15 +60,20 @@ class SiamEncoderDecoder(EncoderDecoder):
         self.train_cfg = ConfigDict(train_cfg) if train_cfg is not None else None
         self.test_cfg = ConfigDict(test_cfg) if test_cfg is not None else None
 
-    def extract_feat(self, inputs: Tensor) -> list[Tensor]:
-        """(B, 2*C, H, W) -> fused multi-level features from the neck."""
+    def split_pair(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, 2*C, H, W) -> image A, image B, each (B, C, H, W)."""
         c = self.backbone_inchannels
         if inputs.dim() != 4 or inputs.shape[1] != 2 * c:
             raise ValueError(
-                f'SiamEncoderDecoder expects the two images stacked on channels, '
+                f'{type(self).__name__} expects the two images stacked on channels, '
                 f'(B, {2 * c}, H, W) for backbone_inchannels={c}, but got '
                 f'{tuple(inputs.shape)}; pack the pair with MultiImgPackSegInputs')
-        img_from, img_to = torch.split(inputs, c, dim=1)  # 2 x (B, C, H, W)
+        img_from, img_to = torch.split(inputs, c, dim=1)
+        return img_from, img_to
+
+    def extract_feat(self, inputs: Tensor) -> list[Tensor]:
+        """(B, 2*C, H, W) -> fused multi-level features from the neck."""
+        img_from, img_to = self.split_pair(inputs)
         feat_from = self.backbone(img_from)
         feat_to = self.backbone(img_to)
         return self.neck(feat_from, feat_to)

@@ -4,14 +4,17 @@ from .geometric import (
     MultiImgExchangeTime,
     MultiImgRandomCrop,
     MultiImgRandomFlip,
+    MultiImgRandomRotate,
     MultiImgRandomRotFlip,
     MultiImgResize,
 )
 from .loading import MultiImgLoadAnnotations, MultiImgLoadImageFromFile
-from .photometric import MultiImgPhotoMetricDistortion
+from .photometric import MultiImgNormalize, MultiImgPhotoMetricDistortion
+from .resize_pad import MultiImgPad, MultiImgRandomResize
 
 __all__ = [
     'MultiImgLoadImageFromFile', 'MultiImgLoadAnnotations', 'MultiImgRandomCrop',
-    'MultiImgRandomFlip', 'MultiImgRandomRotFlip', 'MultiImgResize', 'MultiImgExchangeTime',
-    'MultiImgPhotoMetricDistortion', 'MultiImgPackSegInputs'
+    'MultiImgRandomFlip', 'MultiImgRandomRotFlip', 'MultiImgRandomRotate', 'MultiImgResize',
+    'MultiImgRandomResize', 'MultiImgPad', 'MultiImgExchangeTime',
+    'MultiImgPhotoMetricDistortion', 'MultiImgNormalize', 'MultiImgPackSegInputs'
 ]

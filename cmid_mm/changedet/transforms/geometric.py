@@ -15,7 +15,7 @@ import numpy as np
 from mmcv.image.geometric import _scale_size
 from mmcv.transforms import BaseTransform, Resize
 from mmcv.transforms.utils import cache_randomness
-from mmseg.datasets.transforms import RandomCrop, RandomFlip
+from mmseg.datasets.transforms import RandomCrop, RandomFlip, RandomRotate
 from mmseg.registry import TRANSFORMS
 
 
@@ -145,6 +145,32 @@ class MultiImgRandomRotFlip(BaseTransform):
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(rotate_prob={self.rotate_prob}, '
                 f'flip_prob={self.flip_prob}, degree={self.degree})')
+
+
+@TRANSFORMS.register_module()
+class MultiImgRandomRotate(RandomRotate):
+    """mmseg ``RandomRotate`` with one (apply?, angle) draw for both images and the masks.
+
+    Args:
+        prob: rotation probability.
+        degree: (min, max) angle in degrees, or ``d`` for (-d, d).
+        pad_val: image fill of the rotated borders.
+        seg_pad_val: mask fill of the rotated borders (255 = ignored).
+        center: rotation centre (w, h); None for the image centre.
+        auto_bound: enlarge the canvas to hold the whole rotated image.
+    """
+
+    def transform(self, results: dict) -> dict:
+        """Rotate A, B (bilinear) and every seg map (nearest) by the same angle."""
+        _check_pair(results, type(self).__name__)
+        rotate, degree = self.generate_degree()
+        if rotate:
+            kwargs = dict(angle=degree, center=self.center, auto_bound=self.auto_bound)
+            _apply(results,
+                   lambda x: mmcv.imrotate(x, border_value=self.pal_val, **kwargs),
+                   lambda x: mmcv.imrotate(x, border_value=self.seg_pad_val,
+                                           interpolation='nearest', **kwargs))
+        return results
 
 
 @TRANSFORMS.register_module()

@@ -1,7 +1,9 @@
-"""Photometric distortion of each date of an image pair (open-cd name)."""
+"""Photometric distortion and normalisation of each date of an image pair (open-cd names)."""
 from __future__ import annotations
 
+import mmcv
 import numpy as np
+from mmcv.transforms import Normalize
 from mmseg.datasets.transforms import PhotoMetricDistortion
 from mmseg.registry import TRANSFORMS
 
@@ -61,3 +63,32 @@ class MultiImgPhotoMetricDistortion(PhotoMetricDistortion):
     def __repr__(self) -> str:
         return (super().__repr__()[:-1] +
                 f', consistent_contrast_mode={self.consistent_contrast_mode})')
+
+
+@TRANSFORMS.register_module()
+class MultiImgNormalize(Normalize):
+    """mmcv ``Normalize`` of each image of the pair with the same per-image mean / std.
+
+    Args:
+        mean: per-channel mean of *one* image (3 values for RGB).
+        std: per-channel std of one image.
+        to_rgb: convert BGR to RGB before normalising (mean/std then in RGB order).
+
+    Added key: ``img_norm_cfg``. Images become float32. Configs that
+    normalise here usually leave the data preprocessor without mean/std.
+    """
+
+    def transform(self, results: dict) -> dict:
+        """Normalise A and B."""
+        imgs = results.get('img')
+        if not isinstance(imgs, (list, tuple)):
+            raise TypeError('MultiImgNormalize expects results["img"] to be a list of images '
+                            '(A, B)')
+        for img in imgs:
+            if img.shape[-1] != len(self.mean):
+                raise ValueError(f'MultiImgNormalize: an image has {img.shape[-1]} channels '
+                                 f'but mean/std list {len(self.mean)} values (per image)')
+        results['img'] = [mmcv.imnormalize(img, self.mean, self.std, self.to_rgb)
+                          for img in imgs]
+        results['img_norm_cfg'] = dict(mean=self.mean, std=self.std, to_rgb=self.to_rgb)
+        return results
