@@ -19,7 +19,8 @@ crop_size = 128  # 4 x 4 location grid, 4 x 4 mask blocks of 32 px
 #   leaves ~73 % after 160 steps);
 # - teacher-temperature warm-up: a quarter of the run (the reference's 50 of 200
 #   epochs), counted in iterations: 40.
-# Change N, B or the epochs and recompute these three numbers.
+# Change N, B or the epochs and recompute these three numbers with
+# cmid_mm.models.utils.cmid_short_schedule(N, B, epochs) (a test checks this config).
 model = dict(
     backbone=dict(depth=18),
     neck=dict(in_channels=512),
