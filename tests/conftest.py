@@ -1,14 +1,17 @@
-"""Shared fixtures: real Sentinel-2 tiles and a tiny CMID model config."""
-import copy
+"""Shared fixtures: real Sentinel-2 tiles and a tiny CMID model config.
+
+The helpers themselves live in :mod:`tests.helpers`; the names are re-exported
+here for tests that still import them from ``conftest``.
+"""
 import os
 from collections import OrderedDict
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import REPO, TINY_CFG, make_cmid_batch, tiny_cmid_cfg  # noqa: F401
+
 os.environ.setdefault('OMP_NUM_THREADS', '2')
-REPO = Path(__file__).resolve().parents[1]
-TINY_CFG = REPO / 'configs/cmid/cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py'
 
 
 @pytest.fixture(autouse=True)
@@ -37,46 +40,6 @@ def s2_cls_root() -> Path:
     """Labelled S2 tile classification (train/val folders per class)."""
     from cmid_mm.rsdata import build_s2_classification
     return build_s2_classification()
-
-
-def tiny_cmid_cfg(crop_size: int = 64, **model_overrides) -> dict:
-    """A very small CMID model config (ResNet-18, 64 px -> 2x2 grid)."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(str(TINY_CFG))
-    model = copy.deepcopy(cfg.model.to_dict())
-    model.update(queue_len=64, num_matches=3)
-    model['local_head'].update(hid_channels=64, bottleneck_channels=32, out_channels=128)
-    model['local_loss'].update(out_dim=128)
-    model['projector'].update(hid_channels=64, out_channels=32)
-    model['feat_dim'] = 32
-    model.update(model_overrides)
-    return model
-
-
-def make_cmid_batch(files, crop_size=64, seed=0):
-    """Run the real CMID pipeline of the tiny config on real tiles."""
-    import numpy as np
-    from mmengine.config import Config
-    from mmengine.dataset import default_collate
-    from mmpretrain.registry import TRANSFORMS
-    cfg = Config.fromfile(str(TINY_CFG))
-    pipeline = []
-    for t in cfg.train_pipeline:
-        t = t.to_dict() if hasattr(t, 'to_dict') else dict(t)
-        if t['type'] == 'Resize':
-            t['scale'] = (crop_size, crop_size)
-        if t['type'] == 'CMIDMultiView':
-            t['crop_size'] = crop_size
-            t['mask_generator']['input_size'] = crop_size
-        pipeline.append(TRANSFORMS.build(t))
-    np.random.seed(seed)
-    samples = []
-    for f in files:
-        r = dict(img_path=str(f))
-        for t in pipeline:
-            r = t(r)
-        samples.append(r)
-    return default_collate(samples)
 
 
 @pytest.fixture

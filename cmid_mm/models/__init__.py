@@ -2,13 +2,13 @@
 from .algorithms import CMID
 from .backbones import CMIDResNet, CMIDSwinTransformer
 from .data_preprocessor import CMIDDataPreprocessor
-from .heads import CMIDLocalHead, CMIDMIMHead
+from .heads import CMIDBYOLHead, CMIDLocalHead, CMIDMIMHead, CMIDMoCoHead
 from .losses import CMIDLocalLoss, FocalFrequencyLoss, FocalL1Loss
 from .necks import CMIDLinearDecoder
 from .utils import position_match
 
 __all__ = [
     'CMID', 'CMIDResNet', 'CMIDSwinTransformer', 'CMIDDataPreprocessor', 'CMIDMIMHead',
-    'CMIDLocalHead', 'CMIDLocalLoss', 'FocalL1Loss', 'FocalFrequencyLoss', 'CMIDLinearDecoder',
-    'position_match'
+    'CMIDLocalHead', 'CMIDMoCoHead', 'CMIDBYOLHead', 'CMIDLocalLoss', 'FocalL1Loss',
+    'FocalFrequencyLoss', 'CMIDLinearDecoder', 'position_match'
 ]

@@ -7,16 +7,30 @@ _base_ = [
     '_base_/default_runtime.py',
 ]
 crop_size = 128  # 4 x 4 location grid, 4 x 4 mask blocks of 32 px
+# Short-schedule rules (docs/architecture.md, "Short schedules"), worked out for
+# N = 286 tiles, batch B = 32 (drop_last), 20 epochs: 8 iterations per epoch,
+# T = 160 iterations, 2 x 8 x 32 = 512 teacher keys enqueued per epoch.
+# - queue: the largest power of two <= keys per epoch / 4 (a key stays queued at
+#   most a quarter epoch, so < 3 % of positives meet a stale key of their own
+#   image as a negative) and >= 2 x keys per step: 128;
+# - EMA: start weight of the student per update mu0 = max(0.004, 6 / T) = 0.0375
+#   (teacher momentum 0.9625 -> 1, cosine), so after the run the teacher keeps
+#   ~exp(-mu0 T / 2) = 5 % of its random initial weights (the reference's 0.004
+#   leaves ~73 % after 160 steps);
+# - teacher-temperature warm-up: a quarter of the run (the reference's 50 of 200
+#   epochs), counted in iterations: 40.
+# Change N, B or the epochs and recompute these three numbers with
+# cmid_mm.models.utils.cmid_short_schedule(N, B, epochs) (a test checks this config).
 model = dict(
     backbone=dict(depth=18),
     neck=dict(in_channels=512),
     projector=dict(in_channels=512, hid_channels=512, out_channels=128),
-    feat_dim=128,
-    queue_len=4096,
+    global_head=dict(feat_dim=128, queue_len=128),
     local_head=dict(in_channels=512, hid_channels=512, bottleneck_channels=128,
                     out_channels=1024),
-    local_loss=dict(out_dim=1024, warmup_teacher_temp_epochs=5),
+    local_loss=dict(out_dim=1024, warmup_teacher_temp_epochs=None, warmup_teacher_temp_iters=40),
     num_matches=8,
+    teacher=dict(momentum=0.0375),
 )
 view_a = []
 view_b = [

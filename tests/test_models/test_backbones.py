@@ -1,9 +1,12 @@
 """CMID students keep the stock state-dict layout and add the mask token right."""
 import pytest
 import torch
+from mmengine.config import Config
 from mmpretrain.models import ResNet, SwinTransformer
+from mmpretrain.registry import MODELS
 
 from cmid_mm.models import CMIDResNet, CMIDSwinTransformer
+from tests.helpers import REPO, TINY_CFG
 
 
 def _assert_stock_layout(student, stock):
@@ -68,3 +71,25 @@ def test_cmid_swin_masked_forward_shapes_and_zero_token():
     out = net(x, mask)[0]
     assert out.shape == (1, 768, 2, 2)
     assert torch.allclose(out, net(x)[0], atol=1e-5)  # zero token = stock
+
+
+def test_resnet_model_configs_zero_init_the_last_bn_of_each_block():
+    """As timm's resnet50 (the reference student): each residual branch starts at 0."""
+    for path in (REPO / 'configs/cmid/_base_/models/cmid_resnet50.py', TINY_CFG):
+        backbone = MODELS.build(Config.fromfile(str(path)).model.backbone)
+        backbone.init_weights()
+        last_bns = [getattr(m, 'norm3', None) or m.norm2 for m in backbone.modules()
+                    if hasattr(m, 'norm2') and hasattr(m, 'conv2')]
+        assert len(last_bns) == (16 if 'resnet50' in path.name else 8), path.name
+        assert all(torch.equal(bn.weight, torch.zeros_like(bn.weight)) for bn in last_bns)
+        assert backbone.norm1.weight.abs().sum() > 0  # the stem BN is not zeroed
+
+
+def test_swin_model_config_has_no_dropout_or_stochastic_depth():
+    """The reference's MaskSwin student and its teacher use drop_rate = drop_path_rate = 0."""
+    cfg = Config.fromfile(str(REPO / 'configs/cmid/_base_/models/cmid_swin-base.py'))
+    # Swin-T at 64 px: small, with the configured rates
+    backbone = MODELS.build({**cfg.model.backbone, 'arch': 'T', 'img_size': 64})
+    probs = [m.drop_prob for m in backbone.modules() if hasattr(m, 'drop_prob')]
+    dropouts = [m.p for m in backbone.modules() if isinstance(m, torch.nn.Dropout)]
+    assert probs and dropouts and all(p == 0. for p in probs + dropouts)

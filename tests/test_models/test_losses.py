@@ -98,10 +98,33 @@ def test_local_loss_hand_value_and_center_update():
     p0 = 1 / (1 + math.exp(-2.5))
     ls0, ls1 = -math.log(1 + math.exp(-3.)), -3. - math.log(1 + math.exp(-3.))
     assert loss == pytest.approx(-(p0 * ls0 + (1 - p0) * ls1), rel=1e-6)
-    # center: 0.9 * 0 + 0.1 * mean over batch and positions of the teacher
-    assert torch.allclose(loss_fn.center.flatten(), torch.tensor([0.01, 0.0]))
-    loss_fn(student, torch.tensor([[[3.0], [1.0]]]))
-    assert torch.allclose(loss_fn.center.flatten(), torch.tensor([0.9 * 0.01 + 0.3, 0.1]))
+    # the forward pass changes no state; next_center is 0.9 * 0 + 0.1 * mean of the teacher
+    assert torch.equal(loss_fn.center, torch.zeros(1, 2, 1))
+    c1 = loss_fn.next_center(teacher)
+    assert torch.allclose(c1.flatten(), torch.tensor([0.01, 0.0]))
+    assert torch.equal(loss_fn.center, torch.zeros(1, 2, 1))
+    c2 = loss_fn.next_center(torch.tensor([[[3.0], [1.0]]]), c1)
+    assert torch.allclose(c2.flatten(), torch.tensor([0.9 * 0.01 + 0.3, 0.1]))
+    loss_fn.set_center(c2)
+    assert torch.equal(loss_fn.center, c2)
+
+
+def test_local_loss_subtracts_a_nonzero_center():
+    loss_fn = CMIDLocalLoss(out_dim=2, warmup_teacher_temp=0.04, warmup_teacher_temp_epochs=50)
+    loss_fn.set_center(torch.tensor([0.5, -0.2]).view(1, 2, 1))
+    student = torch.tensor([[[0.3], [0.0]], [[-0.2], [0.4]]])  # (B=2, D=2, K=1)
+    teacher = torch.tensor([[[0.1], [0.0]], [[0.0], [0.3]]])
+
+    def hand(s, t):  # -sum softmax((t - c) / 0.04) * log_softmax(s / 0.1), written out
+        a, b = (t[0] - 0.5) / 0.04, (t[1] + 0.2) / 0.04
+        p0 = math.exp(a) / (math.exp(a) + math.exp(b))
+        z = math.log(math.exp(s[0] / 0.1) + math.exp(s[1] / 0.1))
+        return -(p0 * (s[0] / 0.1 - z) + (1 - p0) * (s[1] / 0.1 - z))
+    expected = (hand((0.3, 0.0), (0.1, 0.0)) + hand((-0.2, 0.4), (0.0, 0.3))) / 2
+    assert loss_fn(student, teacher).item() == pytest.approx(expected, rel=1e-6)
+    # an explicit center replaces the stored one
+    zero = torch.zeros(1, 2, 1)
+    assert loss_fn(student, teacher, zero).item() != pytest.approx(expected, rel=1e-3)
 
 
 def test_local_loss_uniform_student_gives_log_d():
@@ -125,3 +148,30 @@ def test_local_loss_teacher_temperature_schedule():
 def test_local_loss_rejects_wrong_shapes():
     with pytest.raises(ValueError, match='CMIDLocalLoss expects'):
         CMIDLocalLoss(out_dim=4)(torch.zeros(2, 3, 5), torch.zeros(2, 3, 5))
+
+
+def test_local_loss_iteration_warmup():
+    loss_fn = CMIDLocalLoss(out_dim=4, warmup_teacher_temp=0.04, teacher_temp=0.07,
+                            warmup_teacher_temp_epochs=None, warmup_teacher_temp_iters=40)
+    temps = {}
+    for it in (0, 10, 39, 40, 500):
+        loss_fn.set_iter(it)
+        loss_fn.set_epoch(100)  # ignored by an iteration warm-up
+        temps[it] = loss_fn.current_teacher_temp
+    assert temps[0] == pytest.approx(0.04)
+    assert temps[10] == pytest.approx(0.04 + 0.03 * 10 / 40)
+    assert temps[39] == pytest.approx(0.04 + 0.03 * 39 / 40)
+    assert temps[40] == temps[500] == pytest.approx(0.07)
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(warmup_teacher_temp_iters=10), 'exactly one of warmup_teacher_temp_epochs'),
+    (dict(warmup_teacher_temp_epochs=None), 'exactly one of warmup_teacher_temp_epochs'),
+    (dict(center_momentum=1.0), r'center_momentum must be in \[0.0, 1.0\), got 1.0'),
+    (dict(teacher_temp=0.), r'teacher_temp must be in \(0.0, inf\], got 0.0'),
+    (dict(student_temp=-0.1), 'student_temp'),
+    (dict(warmup_teacher_temp_epochs=-1), 'warm-up length must be >= 0'),
+])
+def test_local_loss_config_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        CMIDLocalLoss(out_dim=4, **kwargs)

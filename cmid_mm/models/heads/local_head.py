@@ -3,7 +3,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.registry import MODELS
 
 
@@ -29,6 +28,11 @@ class CMIDLocalHead(BaseModule):
             False for Swin in the reference). Defaults to True.
         norm_last_layer (bool): Freeze ``weight_g`` of the last layer at 1.
             Defaults to True.
+
+    Initialisation: every ``Conv1d`` keeps PyTorch's default (Kaiming-uniform
+    weights, uniform bias), as in the reference's ``LocalHead``, whose DINO
+    truncated-normal init is written for ``nn.Linear`` only and so never
+    reaches its ``Conv1d`` layers. A configured ``init_cfg`` still applies.
     """
 
     def __init__(self,
@@ -57,14 +61,6 @@ class CMIDLocalHead(BaseModule):
         self.last_layer.parametrizations.weight.original0.data.fill_(1)
         if norm_last_layer:
             self.last_layer.parametrizations.weight.original0.requires_grad = False
-
-    def init_weights(self) -> None:
-        """Truncated-normal init of the MLP (std 0.02, zero bias), as DINO."""
-        super().init_weights()
-        for m in self.mlp.modules():
-            if isinstance(m, nn.Conv1d):
-                trunc_normal_(m.weight, std=.02)
-                nn.init.constant_(m.bias, 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, in_channels, K) -> (B, out_channels, K)."""

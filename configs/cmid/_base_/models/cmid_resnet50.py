@@ -8,7 +8,9 @@ model = dict(
         std=[34.65, 34.48, 35.88],
         to_rgb=False),  # LoadRSImage already returns RGB
     backbone=dict(type='CMIDResNet', depth=50, in_channels=3, out_indices=(3, ),
-                  norm_cfg=dict(type='BN'), zero_init_residual=False),
+                  norm_cfg=dict(type='BN'),
+                  # zero last BN of each block, as timm's resnet50 (the reference student)
+                  zero_init_residual=True),
     neck=dict(type='CMIDLinearDecoder', in_channels=2048, encoder_stride=32, out_channels=3),
     head=dict(
         type='CMIDMIMHead',
@@ -18,10 +20,9 @@ model = dict(
         unmask_weight=0.001),
     projector=dict(type='MoCoV2Neck', in_channels=2048, hid_channels=2048, out_channels=256,
                    with_avg_pool=True),
-    global_mode='moco',
-    global_head=dict(type='ContrastiveHead', loss=dict(type='CrossEntropyLoss'), temperature=0.2),
-    queue_len=65536,
-    feat_dim=256,
+    # symmetric MoCo v2 contrast with a queue of teacher keys (starts empty)
+    global_head=dict(type='CMIDMoCoHead', feat_dim=256, queue_len=65536, temperature=0.2,
+                     loss=dict(type='CrossEntropyLoss')),
     local_head=dict(type='CMIDLocalHead', in_channels=2048, hid_channels=2048,
                     bottleneck_channels=256, out_channels=2048, num_layers=3, use_bn=True),
     local_loss=dict(type='CMIDLocalLoss', out_dim=2048, student_temp=0.1, teacher_temp=0.07,

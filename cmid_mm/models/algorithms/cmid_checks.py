@@ -1,0 +1,94 @@
+"""Build-time checks of a CMID model config: say which key is wrong and what is allowed."""
+import math
+
+import torch.nn as nn
+
+LOSS_TERMS = ('rec', 'global', 'local')
+
+
+def check_loss_weights(loss_weights: dict | None) -> dict[str, float]:
+    """Merge ``model.loss_weights`` into the defaults (1 each) after checking it.
+
+    Raises:
+        ValueError: An unknown key (e.g. a typo) or a weight that is not a
+            finite number >= 0.
+    """
+    loss_weights = dict(loss_weights or {})
+    unknown = sorted(set(loss_weights) - set(LOSS_TERMS))
+    if unknown:
+        raise ValueError(f'model.loss_weights has unknown keys {unknown}; allowed keys are '
+                         f'{list(LOSS_TERMS)}')
+    for k, w in loss_weights.items():
+        if not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+            raise ValueError(f'model.loss_weights.{k} must be a finite number >= 0, got {w!r}')
+    return {**{k: 1. for k in LOSS_TERMS}, **loss_weights}
+
+
+def check_teacher(teacher: dict) -> None:
+    """Check the EMA teacher's momentum, given in mmengine's convention.
+
+    mmengine's averaged models take ``momentum`` = the weight of the *student*
+    in each update, i.e. ``1 - m`` for a teacher momentum ``m`` (0.004 for
+    MoCo/BYOL's 0.996). A value above 0.5 almost surely is the teacher
+    momentum written in the other convention, which makes the teacher a copy
+    of the student.
+    """
+    if 'momentum' in teacher:
+        mom = teacher['momentum']
+        if not 0 < mom <= 0.5:
+            raise ValueError(
+                f'model.teacher.momentum must be in (0, 0.5], got {mom}: it is mmengine\'s '
+                'convention, the weight of the student per update (1 - teacher momentum), '
+                f'e.g. 0.004 for a teacher momentum of 0.996' +
+                (f'; {mom} looks like the teacher momentum itself (use {1 - mom:.6g})'
+                 if 0.5 < mom < 1 else ''))
+    if 'end_momentum' in teacher:
+        end = teacher['end_momentum']
+        if not 0 <= end <= 0.5:
+            raise ValueError(f'model.teacher.end_momentum must be in [0, 0.5] (mmengine '
+                             f'convention; 0 = teacher frozen at the end), got {end}')
+
+
+def check_num_matches(num_matches: int) -> None:
+    """``model.num_matches`` is a positive int (its upper bound is checked per batch)."""
+    if not isinstance(num_matches, int) or num_matches < 1:
+        raise ValueError(f'model.num_matches must be an int >= 1 (and <= the positions of the '
+                         f'location grid), got {num_matches!r}')
+
+
+def backbone_out_channels(backbone: nn.Module) -> int | None:
+    """Channels of the backbone's last feature map, or None when unknown."""
+    if isinstance(getattr(backbone, 'feat_dim', None), int):  # mmpretrain ResNet
+        return backbone.feat_dim
+    stages = getattr(backbone, 'stages', None)  # mmpretrain SwinTransformer
+    if stages is not None and hasattr(stages[-1], 'out_channels'):
+        return stages[-1].out_channels
+    return None
+
+
+def check_dims(backbone: nn.Module, neck: dict, projector: dict, global_head: dict,
+               local_head: dict, local_loss: dict) -> None:
+    """Check that the channel counts of the configured pieces agree.
+
+    Raises:
+        ValueError: naming both keys and both values.
+    """
+    pairs = []
+    out = backbone_out_channels(backbone)
+    if out is not None:
+        for name, cfg in (('neck', neck), ('projector', projector), ('local_head', local_head)):
+            pairs.append(('backbone output channels', out, f'model.{name}.in_channels',
+                          cfg.get('in_channels')))
+    proj_out = projector.get('out_channels')
+    if 'feat_dim' in global_head or global_head.get('type') == 'CMIDMoCoHead':
+        pairs.append(('model.projector.out_channels', proj_out, 'model.global_head.feat_dim',
+                      global_head.get('feat_dim', 256)))
+    if isinstance(global_head.get('predictor'), dict):
+        pairs.append(('model.projector.out_channels', proj_out,
+                      'model.global_head.predictor.in_channels',
+                      global_head['predictor'].get('in_channels')))
+    pairs.append(('model.local_head.out_channels', local_head.get('out_channels', 2048),
+                  'model.local_loss.out_dim', local_loss.get('out_dim', 2048)))
+    for a, va, b, vb in pairs:
+        if va is not None and vb is not None and va != vb:
+            raise ValueError(f'{b}={vb} must equal {a}={va}')
