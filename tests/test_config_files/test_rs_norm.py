@@ -13,7 +13,7 @@ RS_NORM = REPO / 'configs/_base_/rs_norm.py'
 NUMBERS = re.compile(r'\b(86\.18|91\.9[23]|85\.37|34\.6[55]|34\.4[78]|35\.88?)\d*\b')
 # folders whose configs other work packages move onto rs_norm.py (change detection stacks
 # two images: the lists doubled; the CMID model bases hold it inside `model`)
-NOT_YET = ('configs/benchmarks/changedet/', 'configs/cmid/_base_/models/')
+NOT_YET = ()
 
 
 def test_rs_norm_values_are_the_references_on_the_0_255_scale():

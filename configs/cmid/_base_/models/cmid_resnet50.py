@@ -1,11 +1,12 @@
 # CMID with a ResNet-50 student (numbers from ../shared/CMID_METHOD.md).
+_base_ = '../../../_base_/rs_norm.py'
 model = dict(
     type='CMID',
     data_preprocessor=dict(
         type='CMIDDataPreprocessor',
         # MillionAID/Potsdam statistics of the reference, on the 0..255 scale
-        mean=[86.18, 91.93, 85.37],
-        std=[34.65, 34.48, 35.88],
+        mean=_base_.rs_mean,
+        std=_base_.rs_std,
         to_rgb=False),  # LoadRSImage already returns RGB
     backbone=dict(type='CMIDResNet', depth=50, in_channels=3, out_indices=(3, ),
                   norm_cfg=dict(type='BN'),
