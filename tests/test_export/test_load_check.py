@@ -34,7 +34,7 @@ def r18_exports(tmp_path_factory):
     return files, weights
 
 
-def _segmentor(pretrained=None, init_cfg=None):
+def _segmentor(pretrained=None, init_cfg=None, init=True):
     """A small mmseg EncoderDecoder with a stock ResNet-18 (no forward pass needed)."""
     from mmengine.config import ConfigDict
     from mmseg.registry import MODELS
@@ -46,7 +46,8 @@ def _segmentor(pretrained=None, init_cfg=None):
         type='EncoderDecoder', pretrained=pretrained, backbone=backbone,
         decode_head=dict(type='FCNHead', in_channels=512, in_index=3, channels=16,
                          num_convs=1, num_classes=2)))
-    model.init_weights()  # strict=False inside: never raises on a key mismatch
+    if init:
+        model.init_weights()  # strict=False inside: never raises on a key mismatch
     return model
 
 
@@ -72,6 +73,16 @@ def test_model_level_pretrained_with_prefixed_keys_fails_loudly(r18_exports):
     msg = str(err.value)
     assert 'backbone: 0 of' in msg and str(files['prefixed']) in msg
     assert '--no-prefix' in msg and "prefix='backbone.'" in msg
+
+
+def test_the_check_counts_values_not_names(r18_exports):
+    """Right names are not enough: before init_weights() nothing has landed."""
+    files, _ = r18_exports
+    model = _segmentor(pretrained=str(files['bare']), init=False)
+    with pytest.raises(PretrainedLoadError, match='backbone: 0 of 120 tensors'):
+        check_pretrained_loaded(model)
+    model.init_weights()
+    assert check_pretrained_loaded(model, min_fraction=1.0)
 
 
 def test_init_cfg_with_prefix_takes_the_prefixed_export(r18_exports):
