@@ -9,11 +9,12 @@ zero weights and training starts from random init without an error.
 
 :func:`check_pretrained_loaded` runs after ``model.init_weights()``: for every
 submodule whose ``init_cfg`` is ``Pretrained`` with a local checkpoint file it
-counts the module tensors that now equal the checkpoint tensor the loader maps
-to them (by name: the ``prefix`` of the init_cfg, else the key itself or with
+counts the module's floating-point tensors (weights, running statistics; not
+integer counters) that now equal the checkpoint tensor the loader maps to them
+(by name: the ``prefix`` of the init_cfg, else the key itself or with
 ``module.``; the mmseg / mmdet Swin loaders ignore ``prefix`` and strip
-``backbone.`` and ``module.``) and raises
-:class:`PretrainedLoadError` when fewer than ``min_fraction`` of them do.
+``backbone.`` and ``module.``) and raises :class:`PretrainedLoadError` when
+fewer than ``min_fraction`` of them do.
 :class:`PretrainedLoadCheckHook` runs the check in a Runner before training.
 """
 from __future__ import annotations
@@ -97,6 +98,8 @@ def inspect_pretrained_loads(model: nn.Module) -> list[PretrainedLoad]:
             strip = _strips_backbone_prefix(module)
             report = PretrainedLoad(name, path, cfg.get('prefix'), file_keys=list(state))
             for key, value in module.state_dict().items():
+                if not value.is_floating_point():  # BN counters: equal by chance
+                    continue
                 hit = next((state[c] for c in _candidates(key, report.prefix, strip)
                             if c in state), None)
                 ok = (isinstance(hit, torch.Tensor) and hit.shape == value.shape
