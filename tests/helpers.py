@@ -7,10 +7,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[1]
 CMID_MODEL_BASES = {
-    'resnet': REPO_ROOT / 'configs/cmid/_base_/models/cmid_resnet50.py',
-    'swin': REPO_ROOT / 'configs/cmid/_base_/models/cmid_swin-base.py',
+    'resnet': REPO / 'configs/cmid/_base_/models/cmid_resnet50.py',
+    'swin': REPO / 'configs/cmid/_base_/models/cmid_swin-base.py',
 }
 SWIN_WIDTH = {'b': 1024, 'base': 1024, 't': 768, 'tiny': 768, 's': 768, 'small': 768,
               'l': 1536, 'large': 1536}
@@ -40,9 +40,11 @@ def cmid_model_cfg(kind: str, **backbone_kwargs) -> dict:
     model['local_head'].update(in_channels=c, hid_channels=64, bottleneck_channels=32,
                                out_channels=128)
     model['local_loss'].update(out_dim=128)
-    for key, value in (('feat_dim', 32), ('queue_len', 64), ('num_matches', 3)):
-        if key in model:
-            model[key] = value
+    # the queue and its key width sit on the model or on its global head
+    for holder in (model, model.get('global_head') or {}):
+        for key, value in (('feat_dim', 32), ('queue_len', 64), ('num_matches', 3)):
+            if key in holder:
+                holder[key] = value
     return model
 
 
