@@ -1,9 +1,10 @@
 """Exported CMID backbones in *stock* upstream configs, read from the installed
 packages (``mmpretrain::``, ``mmseg::``, ``mmdet::``, ``mmrotate::``).
 
-For each config: the documented override (docs/downstream.md, README - the same
-dicts as ``OVERRIDES`` below), the model builds, ``init_weights()`` loads the
-exported backbone with zero missing and zero unexpected backbone keys, and every
+For each config: the documented override (docs/downstream.md, README: the same
+keys as ``CASES`` below, written into a leaf config file after ``_base_``), the
+model builds, ``init_weights()`` loads the exported backbone with zero missing
+and zero unexpected backbone keys, and every
 backbone tensor equals the exported one. The checkpoints are real CMID models
 (ResNet-50 and Swin-B students, randomly initialised and perturbed, see
 tests.helpers) exported with cmid_mm.export. Each model is built once; no
@@ -86,18 +87,31 @@ def _apply(override: dict, checkpoint: str) -> dict:
     return {k: fill(v) for k, v in override.items()}
 
 
-def _stock(path: str, tmp_path) -> Config:
-    """The stock config as a user inherits it: a leaf file ``_base_ = 'pkg::...'``."""
+def _nested(flat: dict) -> dict:
+    """{'model.backbone.type': 'ResNet'} -> {'model': {'backbone': {'type': 'ResNet'}}}."""
+    out: dict = {}
+    for key, value in flat.items():
+        *parents, leaf = key.split('.')
+        node = out
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[leaf] = value
+    return out
+
+
+def _stock(path: str, tmp_path, override: dict | None = None) -> Config:
+    """The stock config as a user inherits it: a leaf file ``_base_ = 'pkg::...'``
+    followed by the override written as config code (the docs' form)."""
     leaf = tmp_path / 'leaf.py'
-    leaf.write_text(f'_base_ = {path!r}\n')
+    text = f'_base_ = {path!r}\n'
+    text += ''.join(f'{k} = {v!r}\n' for k, v in _nested(override or {}).items())
+    leaf.write_text(text)
     return Config.fromfile(str(leaf))
 
 
 def _cfg(case: str, checkpoint: str, tmp_path) -> Config:
     path, _, _, override = CASES[case]
-    cfg = _stock(path, tmp_path)
-    cfg.merge_from_dict(_apply(override, checkpoint))
-    return cfg
+    return _stock(path, tmp_path, _apply(override, checkpoint))
 
 
 def _build(cfg: Config):
