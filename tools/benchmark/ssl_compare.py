@@ -463,6 +463,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from cmid_mm.datasets.rs_tiles import build_pretrain_tiles, build_s2_classification
     from cmid_mm.evaluation import build_eval_sets
+    from cmid_mm.utils import safe_load_checkpoint
     command = shlex.join(['python', os.path.relpath(SCRIPT, REPO), *args.argv])
     log(f'command: {command}')
     if os.getloadavg()[0] > (os.cpu_count() or 1):
@@ -509,7 +510,7 @@ def main(argv: list[str] | None = None) -> dict:
                                         ('cpu_s_per_epoch', 'epoch_cpu_seconds')):
                 secs = stats[per_epoch]  # the first epoch also starts the workers: left out
                 stats[mean_key] = sum(secs[1:]) / (len(secs) - 1) if len(secs) > 1 else secs[0]
-            state = torch.load(run_dir / 'backbone.pth', map_location='cpu', weights_only=True)
+            state = safe_load_checkpoint(run_dir / 'backbone.pth')
             scores = evaluate(bb.eval_backbone, state, sets, classes, args.seed, label)
             rows.append(dict(method=method, backbone=bb.name, config=str(cfg_path), **stats,
                              **scores))
