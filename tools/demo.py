@@ -5,7 +5,8 @@
 3. exports the student backbone for downstream configs,
 4. scores frozen features with kNN (k=20, T=0.07) and a linear probe on
    held-out Sentinel-2 tile classes, against the same network at random init,
-5. writes loss curves, a reconstruction figure and ``summary.json``.
+5. writes loss curves, a reconstruction figure and ``summary.json`` (the
+   figure helpers live here: no other tool uses them).
 """
 import argparse
 import json
@@ -56,6 +57,91 @@ def pretrain(work_dir: Path, data_root: Path, epochs: int, batch_size: int, gpus
     return Path((work_dir / 'last_checkpoint').read_text().strip())
 
 
+# --------------------------------------------------------------------------- figures
+def _pyplot():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+LOSS_KEYS = ('loss', 'loss_rec', 'loss_global', 'loss_local')
+
+
+def read_train_scalars(work_dir: str | Path) -> list[dict]:
+    """Training log records (``vis_data/scalars.json``) of the newest run in ``work_dir``."""
+    files = sorted(Path(work_dir).glob('*/vis_data/scalars.json'))
+    if not files:
+        raise FileNotFoundError(f'no */vis_data/scalars.json under {work_dir}: was it trained '
+                                'with LocalVisBackend?')
+    lines = files[-1].read_text().splitlines()
+    return [r for r in map(json.loads, lines) if 'loss' in r]
+
+
+def plot_losses(work_dir: str | Path, out: str | Path) -> Path:
+    """Plot the total and the three CMID loss terms against the iteration."""
+    plt = _pyplot()
+    records = read_train_scalars(work_dir)
+    fig, axes = plt.subplots(1, len(LOSS_KEYS), figsize=(4 * len(LOSS_KEYS), 3))
+    for ax, key in zip(axes, LOSS_KEYS):
+        pts = [(r['iter'], r[key]) for r in records if key in r]
+        if pts:
+            ax.plot(*zip(*pts), marker='.')
+        ax.set_title(key)
+        ax.set_xlabel('iteration')
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return Path(out)
+
+
+def plot_reconstructions(model, image_dir: str | Path, cfg,
+                         out: str | Path, num: int = 4, seed: int = 0) -> Path:
+    """Original | masked | reconstruction rows for ``num`` images of ``image_dir``.
+
+    Runs the config's training pipeline (view A of each image), the student
+    on the masked view and the MIM decoder, and de-normalises for display.
+    """
+    import numpy as np
+    import torch
+    from mmengine.dataset import Compose, default_collate
+    from mmpretrain.registry import TRANSFORMS
+
+    from cmid_mm.models.heads.mim_head import upsample_mask
+    plt = _pyplot()
+    files = sorted(Path(image_dir).glob('*.png'))[:num]
+    pipeline = Compose([TRANSFORMS.build(t) for t in cfg.train_pipeline])
+    np.random.seed(seed)
+    batch = default_collate([pipeline(dict(img_path=str(f))) for f in files])
+    model.eval()
+    with torch.no_grad():
+        inputs = model.data_preprocessor(batch, training=True)['inputs']
+        img, masked, mask = inputs['img'][0], inputs['masked_img'][0], inputs['mask'][0]
+        rec = model.neck(model.backbone(masked, mask)[-1])
+    pp = model.data_preprocessor
+    pix = upsample_mask(mask, img.shape[-2:])  # (B, 1, H, W)
+    shown = rec * pix + img * (1 - pix)  # reconstruction where masked, input elsewhere
+
+    def to_rgb(x):
+        x = (x * pp.std + pp.mean)[:, :3].clamp(0, 255) / 255.
+        return x.permute(0, 2, 3, 1).cpu().numpy()
+
+    cols = [('original', to_rgb(img)), ('masked', to_rgb(masked)),
+            ('reconstruction', to_rgb(shown))]
+    fig, axes = plt.subplots(len(files), 3, figsize=(7.5, 2.5 * len(files)), squeeze=False)
+    for r in range(len(files)):
+        for c, (title, arr) in enumerate(cols):
+            axes[r, c].imshow(arr[r])
+            axes[r, c].axis('off')
+            if r == 0:
+                axes[r, c].set_title(title)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return Path(out)
+
+
+# --------------------------------------------------------------------------- main
 def main() -> None:
     args = parse_args()
     work_dir = Path(args.work_dir).resolve()
@@ -76,12 +162,11 @@ def main() -> None:
     import torch
     from mmengine.config import Config
     from mmengine.logging import MessageHub, MMLogger
-    from mmpretrain.registry import DATASETS, MODELS
+    from mmpretrain.registry import MODELS
 
     import cmid_mm  # noqa: F401
-    from cmid_mm.evaluation import extract_pooled_features, knn_accuracy, linear_probe_accuracy
+    from cmid_mm.evaluation import build_eval_sets, frozen_feature_scores
     from cmid_mm.utils import safe_load_checkpoint
-    from cmid_mm.utils.figures import plot_losses, plot_reconstructions
 
     log('[3/5]', 'exporting the student backbone')
     backbone_path = work_dir / 'cmid_resnet18_backbone.pth'
@@ -92,12 +177,7 @@ def main() -> None:
     cfg = Config.fromfile(str(CONFIG))
     MessageHub.get_current_instance().update_info('max_iters', 1)
     MMLogger.get_instance('mmengine').setLevel(logging.WARNING)  # no per-parameter init log
-    pipeline = [dict(type='LoadRSImage'),
-                dict(type='Resize', scale=(EVAL_SIZE, EVAL_SIZE), interpolation='bicubic'),
-                dict(type='PackInputs')]
-    sets = {split: DATASETS.build(dict(type='CustomDataset', data_root=str(cls_root / split),
-                                       pipeline=pipeline)) for split in ('train', 'val')}
-    classes = sets['train'].metainfo['classes']
+    sets, classes = build_eval_sets(cls_root, EVAL_SIZE)
     results = {}
     for name in ('random init', 'CMID'):
         torch.manual_seed(0)
@@ -105,10 +185,7 @@ def main() -> None:
         model.init_weights()
         if name == 'CMID':
             model.load_state_dict(safe_load_checkpoint(ckpt)['state_dict'])
-        (tf, tl), (vf, vl) = (extract_pooled_features(model, sets[s]) for s in ('train', 'val'))
-        results[name] = dict(
-            knn_top1=knn_accuracy(tf, tl, vf, vl, len(classes), k=20, temperature=0.07),
-            linear_top1=linear_probe_accuracy(tf, tl, vf, vl, len(classes)))
+        results[name] = frozen_feature_scores(model, sets, len(classes))
         log('[4/5]', f'{name}: {results[name]}')
 
     log('[5/5]', 'figures and summary')

@@ -1,13 +1,11 @@
 """Shared fixtures of the downstream tests: a checkpoint written by a short, real
 CMID run and its backbone exports."""
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from downstream_helpers import ROOT, export  # noqa: E402
+from .downstream_helpers import ROOT, export
 
 TINY_CMID_CFG = ROOT / 'configs' / 'cmid' / 'cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py'
 

@@ -2,18 +2,14 @@
 from __future__ import annotations
 
 import importlib
-import sys
 from pathlib import Path
 
 import torch
 
+from cmid_mm.export import BACKBONE_PREFIX, extract
+from cmid_mm.utils import safe_load_checkpoint
+
 ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT / 'tools' / 'model_converters'))
-sys.path.insert(0, str(HERE))
-
-import extract_backbone  # noqa: E402
-
 CONFIGS = ROOT / 'configs' / 'benchmarks'
 FIXTURES = ROOT / 'tests' / 'data' / 'downstream'
 # benchmark folder -> (default scope, extract_backbone --target)
@@ -28,11 +24,14 @@ FILE_TARGET = {'mmpretrain': 'mmpretrain', 'mmseg': 'mmseg', 'mmdet': 'mmdet',
                'mmrotate': 'mmdet'}
 
 
-def export(ckpt: Path, out: Path, target: str) -> dict[str, torch.Tensor]:
-    """Run extract_backbone and return the exported weights without the prefix."""
-    assert extract_backbone.main([str(ckpt), str(out), '--target', target]) == 0
-    sd = torch.load(out, map_location='cpu', weights_only=True)['state_dict']
-    return {k[len('backbone.'):]: v for k, v in sd.items()}
+def export(ckpt: Path, out: Path, target: str, prefix: str = BACKBONE_PREFIX
+           ) -> dict[str, torch.Tensor]:
+    """Export the student backbone as extract_backbone.py does; return the written
+    weights without the prefix."""
+    report = extract(ckpt, out, target, prefix=prefix)
+    assert report.ok, (report.source_check.describe(), report.target_check.describe())
+    sd = safe_load_checkpoint(out)['state_dict']
+    return {k[len(prefix):]: v for k, v in sd.items()}
 
 
 def registry_of(scope: str):

@@ -15,9 +15,12 @@ import math
 
 import pytest
 import torch
-from downstream_helpers import CONFIGS, FIXTURES
 from mmengine.config import Config
 from mmengine.runner import Runner
+
+from tools.model_converters import extract_backbone
+
+from .downstream_helpers import CONFIGS, FIXTURES
 
 R18_CHANNELS = [64, 128, 256, 512]
 
@@ -88,7 +91,6 @@ def test_scene_classification(cmid_r18, tmp_path, capsys):
     assert (top1 * 6 / 100) == pytest.approx(round(top1 * 6 / 100), abs=1e-4)  # k of 6 right
     # the run's own mmengine checkpoint (message hub, optimizer state, config) is read
     # with weights_only=True and recognised as a classifier, not as a CMID checkpoint
-    import extract_backbone
     assert extract_backbone.main([str(tmp_path / 'epoch_1.pth'), str(tmp_path / 'x.pth')]) == 1
     err = capsys.readouterr().err
     assert "its config has model type 'ImageClassifier', expected \"CMID\"" in err

@@ -1,8 +1,10 @@
 """extract_backbone.py on a checkpoint written by a real (short) CMID run."""
 import torch
-from downstream_helpers import export
 
 from cmid_mm.utils import safe_load_checkpoint
+from tools.model_converters import extract_backbone
+
+from .downstream_helpers import export
 
 
 def test_the_run_checkpoint_follows_the_contract(real_cmid_r18):
@@ -27,7 +29,6 @@ def test_student_and_teacher_exports(real_cmid_r18, cmid_r18, tmp_path, capsys):
 
     teacher = export(real_cmid_r18, tmp_path / 'teacher.pth', 'mmseg')  # student again
     assert all(torch.equal(teacher[k], student[k]) for k in teacher)
-    import extract_backbone
     capsys.readouterr()
     assert extract_backbone.main([str(real_cmid_r18), str(tmp_path / 't.pth'), '--teacher']) == 0
     out, err = capsys.readouterr()

@@ -1,14 +1,11 @@
-"""Tests of tools/model_converters: extract_backbone.py, official_cmid_to_mm.py and
-their shared backbone_layout.py.
+"""tools/model_converters: extract_backbone.py and official_cmid_to_mm.py, thin
+commands over cmid_mm.export (its layout rules are tested in tests/test_export).
 
-The layout claims of backbone_layout.py are checked against the stock classes
-of the installed packages (keys, shapes, buffers) and functionally: a Swin
-moved from mmpretrain's layout to mmseg's / mmdet's gives the same stage
-outputs for the same input.
+The CMID checkpoints are the real model's (tests.helpers.write_cmid_checkpoint);
+the reference implementation's are rebuilt from its documented layout.
 """
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from collections import OrderedDict
@@ -17,128 +14,36 @@ from pathlib import Path, PurePosixPath
 import pytest
 import torch
 
+from cmid_mm.export import BackboneSpec, build_stock, convert, parse_model_cfg
+from cmid_mm.utils import safe_load_checkpoint
+from tests.helpers import write_cmid_checkpoint
+from tools.model_converters import extract_backbone as eb
+from tools.model_converters import official_cmid_to_mm as oc
+
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / 'tools' / 'model_converters'
-sys.path.insert(0, str(TOOLS))
-
-import backbone_layout as bl  # noqa: E402
-import extract_backbone as eb  # noqa: E402
-import official_cmid_to_mm as oc  # noqa: E402
-
-
-def _load_helper():
-    """tests/test_downstream/cmid_checkpoint.py (shared CMID-contract builder)."""
-    spec = importlib.util.spec_from_file_location(
-        'cmid_checkpoint', ROOT / 'tests' / 'test_downstream' / 'cmid_checkpoint.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ck = _load_helper()
-TINY_SWIN = dict(embed_dims=16, depths=[2, 2, 2, 2], num_heads=[1, 2, 2, 4])
+TINY_SWIN = dict(embed_dims=32, depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8])
 
 
 def _load(path):
-    return torch.load(path, map_location='cpu', weights_only=True)
+    return safe_load_checkpoint(path)
 
 
-# --------------------------------------------------------------------------- layouts
-@pytest.mark.parametrize('depth', [18, 50])
-def test_resnet_layout_is_identical_across_packages(depth):
-    spec = bl.BackboneSpec('ResNet', dict(depth=depth))
-    ref = bl.build_stock(spec, 'mmpretrain').state_dict()
-    for package in ('mmseg', 'mmdet'):
-        other = bl.build_stock(spec, package).state_dict()
-        assert list(other) == list(ref)
-        assert all(other[k].shape == ref[k].shape for k in ref)
-    assert bl.infer_spec(ref).params['depth'] == depth
-
-
-def test_swin_layout_differs_only_by_output_norms():
-    spec = bl.BackboneSpec('SwinTransformer', dict(
-        **TINY_SWIN, window_size=7, patch_size=4, in_channels=3, out_indices=(3, )))
-    pre = bl.build_stock(spec, 'mmpretrain').state_dict()
-    assert not any(k.startswith(('norm0', 'norm1', 'norm2')) for k in pre)
-    for package in ('mmseg', 'mmdet'):
-        other = bl.build_stock(spec, package).state_dict()
-        extra = sorted(set(other) - set(pre))
-        assert extra == [f'norm{i}.{p}' for i in range(3) for p in ('bias', 'weight')]
-        assert set(pre) <= set(other)
-        assert all(other[k].shape == pre[k].shape for k in pre)
-        # the relative position index buffers are computed identically
-        idx = [k for k in pre if k.endswith('relative_position_index')]
-        assert len(idx) == 8 and all(torch.equal(pre[k], other[k]) for k in idx)
-
-
-def _swin_pair(package):
-    """Seeded mmpretrain Swin (all four output norms) and the package's Swin."""
-    from mmpretrain.models.backbones import SwinTransformer
-    torch.manual_seed(0)
-    src = SwinTransformer(arch=TINY_SWIN, window_size=2, out_indices=(0, 1, 2, 3),
-                          pad_small_map=True)
-    src.eval()  # (mmpretrain's Swin.train() returns None, so no chaining)
-    # non-trivial norms and tables: random instead of the constant init
-    with torch.no_grad():
-        for p in src.parameters():
-            p.add_(torch.randn_like(p) * 0.1)
-    spec = bl.infer_spec(src.state_dict())
-    dst = bl.build_stock(spec, package)
-    dst.eval()
-    return src, spec, dst
-
-
-@pytest.mark.parametrize('package', ['mmseg', 'mmdet'])
-def test_swin_conversion_gives_the_same_stage_outputs(package):
-    src, spec, dst = _swin_pair(package)
-    assert spec.params['window_size'] == 2 and spec.params['out_indices'] == (0, 1, 2, 3)
-    converted, added, removed = bl.to_target_layout(src.state_dict(), spec, package)
-    assert added == [] and removed == []
-    assert bl.compare_with_module(converted, dst).ok
-    dst.load_state_dict(converted, strict=True)
-    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        a, b = src(x), dst(x)
-    assert len(a) == len(b) == 4
-    for i, (u, v) in enumerate(zip(a, b)):
-        assert u.shape == v.shape == (1, 16 * 2**i, 16 // 2**i, 16 // 2**i)
-        torch.testing.assert_close(u, v, rtol=1e-5, atol=1e-5)
-
-
-def test_swin_cmid_weights_add_identity_output_norms():
-    """A CMID Swin keeps only norm3; stages 0-2 get LayerNorm's initial values and
-    the last stage output is unchanged by the move."""
-    src, spec, dst = _swin_pair('mmseg')
-    state = {k: v for k, v in src.state_dict().items()
-             if not k.startswith(('norm0.', 'norm1.', 'norm2.'))}
-    spec = bl.infer_spec(state)
-    converted, added, _ = bl.to_target_layout(state, spec, 'mmseg')
-    assert added == [f'norm{i}.{p}' for i in range(3) for p in ('weight', 'bias')]
-    assert torch.equal(converted['norm1.weight'], torch.ones(32))
-    assert torch.equal(converted['norm1.bias'], torch.zeros(32))
-    dst.load_state_dict(converted, strict=True)
-    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
-    with torch.no_grad():
-        torch.testing.assert_close(src(x)[3], dst(x)[3], rtol=1e-5, atol=1e-5)
-
-
-def test_swin_to_mmpretrain_leaves_out_extra_output_norms():
-    """mmpretrain's classifier Swin has norm3 only; norms of stages 0-2 are left out."""
-    src, spec, _ = _swin_pair('mmseg')
-    converted, added, removed = bl.to_target_layout(src.state_dict(), spec, 'mmpretrain')
-    assert added == [] and removed == [f'norm{i}.{p}' for i in range(3) for p in ('weight', 'bias')]
-    assert bl.compare_with_module(converted, bl.build_stock(spec, 'mmpretrain')).ok
+def _stock(state: dict) -> dict:
+    """A CMID backbone's state dict without its mask token (= the stock class's keys)."""
+    return {k: v for k, v in state.items() if k != 'mask_token'}
 
 
 # --------------------------------------------------------------------------- extract_backbone
 @pytest.fixture(scope='module')
 def r18_ckpt(tmp_path_factory):
-    return ck.write_cmid_checkpoint(tmp_path_factory.mktemp('r18') / 'cmid.pth', 'resnet')
+    return write_cmid_checkpoint(tmp_path_factory.mktemp('r18') / 'cmid.pth', 'resnet', depth=18)
 
 
 @pytest.fixture(scope='module')
 def swin_ckpt(tmp_path_factory):
-    return ck.write_cmid_checkpoint(tmp_path_factory.mktemp('swin') / 'cmid.pth', 'swin')
+    return write_cmid_checkpoint(tmp_path_factory.mktemp('swin') / 'cmid.pth', 'swin',
+                                 arch=TINY_SWIN)
 
 
 @pytest.mark.parametrize('target', ['mmpretrain', 'mmseg', 'mmdet', 'mmrotate'])
@@ -149,7 +54,7 @@ def test_extract_resnet_student(r18_ckpt, tmp_path, target, capsys):
     assert 'all keys and shapes match' in capsys.readouterr().out
     saved = _load(out)
     sd = saved['state_dict']
-    ref = student.state_dict()
+    ref = _stock(student.state_dict())
     assert list(sd) == [f'backbone.{k}' for k in ref]
     assert all(torch.equal(sd[f'backbone.{k}'], v) for k, v in ref.items())
     assert 'backbone.mask_token' not in sd
@@ -163,7 +68,7 @@ def test_extract_teacher(r18_ckpt, tmp_path):
     out = tmp_path / 'teacher.pth'
     assert eb.main([str(src), str(out), '--teacher']) == 0
     sd = _load(out)['state_dict']
-    ref = student.state_dict()
+    ref = _stock(student.state_dict())
     # the teacher was written as student + 1 (float tensors)
     torch.testing.assert_close(sd['backbone.conv1.weight'], ref['conv1.weight'] + 1)
     assert torch.equal(sd['backbone.bn1.num_batches_tracked'], ref['bn1.num_batches_tracked'])
@@ -176,17 +81,18 @@ def test_extract_swin(swin_ckpt, tmp_path, target, initialised):
     assert eb.main([str(src), str(out), '--target', target]) == 0
     saved = _load(out)
     sd = saved['state_dict']
-    ref = student.state_dict()
+    ref = _stock(student.state_dict())
     assert all(torch.equal(sd[f'backbone.{k}'], v) for k, v in ref.items())
     assert len(sd) == len(ref) + initialised
     assert len(saved['meta']['cmid_export']['initialised_keys']) == initialised
 
 
 def test_extract_without_config_infers_the_structure(tmp_path, capsys):
-    src, student = ck.write_cmid_checkpoint(tmp_path / 'nometa.pth', 'resnet', with_meta=False)
+    src, student = write_cmid_checkpoint(tmp_path / 'nometa.pth', 'resnet', with_meta=False,
+                                         depth=18)
     assert eb.main([str(src), str(tmp_path / 'out.pth')]) == 0
     assert 'no readable config' in capsys.readouterr().err
-    assert len(_load(tmp_path / 'out.pth')['state_dict']) == len(student.state_dict())
+    assert len(_load(tmp_path / 'out.pth')['state_dict']) == len(_stock(student.state_dict()))
 
 
 def test_extract_rejects_other_checkpoints(tmp_path, capsys):
@@ -219,37 +125,39 @@ def test_config_text_is_read_without_running_it(tmp_path):
     text = (f'import pathlib\npathlib.Path({str(marker)!r}).touch()\n'
             "model = dict(type='CMID', backbone=dict(type='CMIDResNet', depth=18, "
             "out_indices=(3, )), head=dict(fn=lambda x: x, loss=dict(type='L1')))\n")
-    assert eb.parse_model_cfg(text) == {
+    assert parse_model_cfg(text) == {
         'type': 'CMID', 'backbone': {'type': 'CMIDResNet', 'depth': 18, 'out_indices': (3, )},
         'head': {'loss': {'type': 'L1'}}}
     assert not marker.exists()
-    assert eb.parse_model_cfg('model = build()') is None
-    assert eb.parse_model_cfg('not python (') is None
+    assert parse_model_cfg('model = build()') is None
+    assert parse_model_cfg('not python (') is None
 
 
 def test_extract_reports_key_mismatch(tmp_path, capsys):
-    src, _ = ck.write_cmid_checkpoint(tmp_path / 'cmid.pth', 'resnet')
+    src, _ = write_cmid_checkpoint(tmp_path / 'cmid.pth', 'resnet', depth=18)
     ckpt = _load(src)
     ckpt['state_dict']['backbone.extra.weight'] = torch.zeros(3)
     del ckpt['state_dict']['backbone.layer1.0.bn1.bias']
     torch.save(ckpt, src)
     assert eb.main([str(src), str(tmp_path / 'out.pth')]) == 1
     captured = capsys.readouterr()
-    assert "1 missing key(s): ['layer1.0.bn1.bias']" in captured.out
-    assert "1 unexpected key(s): ['extra.weight']" in captured.out
+    # both checks of the one export path report it: the source class, then the target's
+    mismatch = "1 missing key(s): ['layer1.0.bn1.bias']; 1 unexpected key(s): ['extra.weight']"
+    assert f'vs stock mmpretrain ResNet (checkpoint config): {mismatch}' in captured.out
+    assert f'vs stock mmpretrain ResNet: {mismatch}' in captured.out
     assert 'nothing written' in captured.err
     assert not (tmp_path / 'out.pth').exists()
 
 
 def test_extract_refuses_pickled_objects(tmp_path, capsys):
-    src, _ = ck.write_cmid_checkpoint(tmp_path / 'cmid.pth', 'resnet')
+    src, _ = write_cmid_checkpoint(tmp_path / 'cmid.pth', 'resnet', depth=18)
     ckpt = _load(src)
     ckpt['meta']['work_dir'] = PurePosixPath('/work')  # any object that is not plain data
     torch.save(ckpt, src)
     assert eb.main([str(src), str(tmp_path / 'out.pth')]) == 1
     err = capsys.readouterr().err
-    assert 'weights_only=True' in err
-    assert 'it holds an object of type pathlib.PurePosixPath' in err
+    assert 'weights_only=True' in err and 'pathlib.PurePosixPath' in err and 'cmid.pth' in err
+    assert not (tmp_path / 'out.pth').exists()
 
 
 def test_extract_cli_exit_status(r18_ckpt, tmp_path):
@@ -271,7 +179,21 @@ def test_exported_file_loads_with_pretrained_prefix(r18_ckpt, tmp_path):
     out = tmp_path / 'b.pth'
     assert eb.main([str(src), str(out)]) == 0
     state = _load_checkpoint_with_prefix('backbone.', str(out))
-    assert set(state) == set(student.state_dict())
+    assert set(state) == set(_stock(student.state_dict()))
+
+
+def test_no_prefix_writes_the_backbone_keys(r18_ckpt, tmp_path, capsys):
+    """--no-prefix: the same tensors under the backbone's own names, and the metadata
+    says so."""
+    src, student = r18_ckpt
+    assert eb.main([str(src), str(tmp_path / 'p.pth'), '--target', 'mmseg']) == 0
+    assert eb.main([str(src), str(tmp_path / 'n.pth'), '--target', 'mmseg', '--no-prefix']) == 0
+    prefixed, bare = _load(tmp_path / 'p.pth'), _load(tmp_path / 'n.pth')
+    ref = _stock(student.state_dict())
+    assert list(bare['state_dict']) == list(ref)
+    assert all(torch.equal(bare['state_dict'][k], v) for k, v in ref.items())
+    assert prefixed['meta']['cmid_export']['key_prefix'] == 'backbone.'
+    assert bare['meta']['cmid_export']['key_prefix'] == ''
 
 
 # --------------------------------------------------------------------------- official converter
@@ -412,7 +334,7 @@ def test_official_resnet50_roundtrip(reference_r50, tmp_path, target, capsys):
     assert list(sd) == [f'backbone.{k}' for k in online]
     assert all(torch.equal(sd[f'backbone.{k}'], v) for k, v in online.items())
     # and the exported file is what extract_backbone writes: stock keys, nothing else
-    model = bl.build_stock(bl.BackboneSpec('ResNet', dict(depth=50)), target)
+    model = build_stock(BackboneSpec('ResNet', dict(depth=50)), target)
     model.load_state_dict({k[len('backbone.'):]: v for k, v in sd.items()}, strict=True)
     torch.testing.assert_close(model.state_dict()['layer4.2.conv3.weight'],
                                online['layer4.2.conv3.weight'])
@@ -444,15 +366,15 @@ def test_official_swin_roundtrip(tmp_path, target, extra):
     src = tmp_path / 'ref_swin.pth'
     _reference_full_checkpoint(model_state, src)
     out = tmp_path / 'swin.pth'
-    report = oc.convert(src, out, target)
-    assert report['ok'], (report['source_check'].describe(), report['target_check'].describe())
-    assert report['spec'].params == dict(**arch, window_size=7, patch_size=4, in_channels=3,
+    report, _, _ = convert(src, out, target)
+    assert report.ok, (report.source_check.describe(), report.target_check.describe())
+    assert report.spec.params == dict(**arch, window_size=7, patch_size=4, in_channels=3,
                                          out_indices=(3, ))
     sd = _load(out)['state_dict']
     assert len(sd) == len(bb) + extra
     assert all(torch.equal(sd[f'backbone.{k}'], v) for k, v in bb.items())
     # loads strictly into the target's stock Swin, whose own index buffers are the same
-    model = bl.build_stock(report['spec'], target)
+    model = build_stock(report.spec, target)
     key = 'stages.2.blocks.3.attn.w_msa.relative_position_index'
     assert torch.equal(model.state_dict()[key], sd[f'backbone.{key}'])
     model.load_state_dict({k[len('backbone.'):]: v for k, v in sd.items()}, strict=True)

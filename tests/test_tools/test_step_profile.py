@@ -1,18 +1,16 @@
 """tools/analysis_tools/step_profile.py on two real steps of the tiny CMID config."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
+from pathlib import Path
 
 import pytest
-from conftest import REPO, TINY_CFG
 
-SCRIPT = REPO / 'tools/analysis_tools/step_profile.py'
-spec = importlib.util.spec_from_file_location('step_profile', SCRIPT)
-sp = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = sp  # dataclasses look their module up
-spec.loader.exec_module(sp)
+from tools.analysis_tools import step_profile as sp
+from tools.benchmark.ssl_compare import CONFIGS as SSL_CONFIGS
+
+REPO = Path(__file__).resolve().parents[2]
+TINY_CFG = REPO / 'configs/cmid/cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py'
 
 PHASES = ['data_loading', 'preprocess', 'student_fwd', 'teacher_fwd', 'ema_update',
           'heads_losses', 'backward', 'optimizer']
@@ -63,6 +61,6 @@ def test_report_and_json(run):
 
 
 def test_rejects_non_cmid_config(tmp_path):
-    cfg = REPO / 'tools/benchmark/configs/mocov2_resnet18_s2-tiles-128.py'
+    cfg = SSL_CONFIGS / 'mocov2_resnet18_s2-tiles-128.py'
     with pytest.raises(ValueError, match="model type is 'MoCo'"):
         sp.profile(str(cfg), batch_size=2, iters=1)

@@ -36,14 +36,9 @@ import functools
 import json
 import os
 import resource
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:  # run as a script from anywhere: find cmid_mm
-    sys.path.insert(0, str(REPO))
 
 # phase -> (label, timer keys summed into it)
 PHASES = {

@@ -56,11 +56,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-CONFIGS = HERE / 'configs'
+# the mmpretrain-based configs of the compared methods (one place to change)
+CONFIGS = REPO / 'tools' / 'benchmark' / 'configs'
 SCRIPT = Path(__file__).resolve()
-if str(REPO) not in sys.path:  # run as a script from anywhere: find cmid_mm
-    sys.path.insert(0, str(REPO))
 
 METHODS = ('cmid', 'mocov2', 'byol', 'simmim', 'mae')
 DISPLAY = {'random': 'random init', 'cmid': 'CMID', 'mocov2': 'MoCo v2', 'byol': 'BYOL',
@@ -332,8 +330,7 @@ def _tree_cpu_seconds() -> float:
 
 def run_child(cfg_path: Path, run_dir: Path, label: str, threads: int | None) -> dict:
     """Run :func:`train_one` in a fresh process; stream its epoch lines."""
-    env = {**os.environ, 'PYTHONPATH': os.pathsep.join(
-        [str(REPO), *filter(None, [os.environ.get('PYTHONPATH')])])}
+    env = dict(os.environ)  # the child imports cmid_mm as this process does
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
                    SSL_COMPARE_THREADS=str(threads))
@@ -354,23 +351,6 @@ def run_child(cfg_path: Path, run_dir: Path, label: str, threads: int | None) ->
 
 
 # --------------------------------------------------------------------------- evaluation
-def eval_sets(cls_root: Path, size: int, stride: int):
-    """Train/val splits of ``s2_cls`` resized to ``size`` (every ``stride``-th tile)."""
-    from mmpretrain.registry import DATASETS
-    from torch.utils.data import Subset
-    pipeline = [dict(type='LoadRSImage'),
-                dict(type='Resize', scale=(size, size), interpolation='bicubic'),
-                dict(type='PackInputs')]
-    sets = {}
-    for split in ('train', 'val'):
-        ds = DATASETS.build(dict(type='CustomDataset', data_root=str(cls_root / split),
-                                 pipeline=pipeline))
-        sets[split] = ds if stride == 1 else Subset(ds, range(0, len(ds), stride))
-    classes = DATASETS.build(dict(type='CustomDataset', data_root=str(cls_root / 'train'),
-                                  pipeline=[])).metainfo['classes']
-    return sets, list(classes)
-
-
 def load_backbone(backbone, state: dict, label: str) -> None:
     """Load a pretrained backbone into the stock eval backbone (mask tokens dropped)."""
     state = {k: v for k, v in state.items() if k != 'mask_token'}
@@ -387,7 +367,7 @@ def evaluate(eval_backbone: dict, state: dict | None, sets, classes: list[str], 
     from mmengine.logging import MMLogger
     from mmpretrain.registry import MODELS
 
-    from cmid_mm.evaluation import extract_pooled_features, knn_accuracy, linear_probe_accuracy
+    from cmid_mm.evaluation import frozen_feature_scores
     # init_weights() reports every parameter to the current logger: keep that out of stdout
     MMLogger.get_instance('ssl_compare_eval', log_level='WARNING')
     torch.manual_seed(seed)
@@ -400,10 +380,7 @@ def evaluate(eval_backbone: dict, state: dict | None, sets, classes: list[str], 
         load_backbone(model.backbone, state, label)
     if torch.cuda.is_available():
         model = model.cuda()
-    (tf, tl), (vf, vl) = (extract_pooled_features(model, sets[s]) for s in ('train', 'val'))
-    n = len(classes)
-    return dict(knn_top1=knn_accuracy(tf, tl, vf, vl, n, k=20, temperature=0.07),
-                linear_top1=linear_probe_accuracy(tf, tl, vf, vl, n, seed=seed))
+    return frozen_feature_scores(model, sets, len(classes), seed=seed)
 
 
 # --------------------------------------------------------------------------- report
@@ -485,6 +462,8 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
 
     from cmid_mm.datasets.rs_tiles import build_pretrain_tiles, build_s2_classification
+    from cmid_mm.evaluation import build_eval_sets
+    from cmid_mm.utils import safe_load_checkpoint
     command = shlex.join(['python', os.path.relpath(SCRIPT, REPO), *args.argv])
     log(f'command: {command}')
     if os.getloadavg()[0] > (os.cpu_count() or 1):
@@ -494,7 +473,7 @@ def main(argv: list[str] | None = None) -> dict:
     cls_root = build_s2_classification(args.data_root)
     n_tiles = len(list(data_root.glob('*.png')))
     n_tiles = min(n_tiles, args.tiles) if args.tiles else n_tiles
-    sets, classes = eval_sets(cls_root, prof.eval_size, args.eval_stride)
+    sets, classes = build_eval_sets(cls_root, prof.eval_size, args.eval_stride)
     n_eval = {s: len(d) for s, d in sets.items()}
     log(f'{n_tiles} pretraining tiles in {data_root}; eval {n_eval} from {cls_root}')
     args.work_dir.mkdir(parents=True, exist_ok=True)
@@ -531,7 +510,7 @@ def main(argv: list[str] | None = None) -> dict:
                                         ('cpu_s_per_epoch', 'epoch_cpu_seconds')):
                 secs = stats[per_epoch]  # the first epoch also starts the workers: left out
                 stats[mean_key] = sum(secs[1:]) / (len(secs) - 1) if len(secs) > 1 else secs[0]
-            state = torch.load(run_dir / 'backbone.pth', map_location='cpu', weights_only=True)
+            state = safe_load_checkpoint(run_dir / 'backbone.pth')
             scores = evaluate(bb.eval_backbone, state, sets, classes, args.seed, label)
             rows.append(dict(method=method, backbone=bb.name, config=str(cfg_path), **stats,
                              **scores))

@@ -1,18 +1,14 @@
-"""Shared helpers of the CMID weight converters (not a command-line tool).
+"""Backbone layouts of the stock OpenMMLab classes, and moves between them.
 
-``extract_backbone.py`` and ``official_cmid_to_mm.py`` import this module from
-their own folder. It knows
+This module knows
 
-* how to read a checkpoint with ``torch.load(weights_only=True)`` only;
 * the structure of a ResNet / Swin backbone, inferred from its keys;
 * the key layout of the stock ``ResNet`` / ``SwinTransformer`` classes of
   mmpretrain, mmseg and mmdet (mmrotate uses mmdet's), and how to move a
-  backbone state dict from mmpretrain's layout to the others;
-* how to compare a state dict with a stock module (missing, unexpected and
-  shape-mismatched keys).
+  backbone state dict from mmpretrain's layout to the others.
 
 Layouts (verified by building the stock classes, see
-``tests/test_tools/test_model_converters.py``):
+``tests/test_export/test_layout.py``):
 
 * ResNet: mmpretrain, mmseg and mmdet ``ResNet`` have identical keys and
   shapes (torchvision naming: ``conv1``, ``bn1``, ``layer{1-4}.{i}.conv{1-3}``,
@@ -35,76 +31,17 @@ Layouts (verified by building the stock classes, see
 from __future__ import annotations
 
 import inspect
-import pickle
 import re
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 from torch import nn
 
+from .errors import ConversionError
+from .keys import prefix_summary
+
 TARGETS = ('mmpretrain', 'mmseg', 'mmdet', 'mmrotate')
-
-
-class ConversionError(RuntimeError):
-    """A checkpoint cannot be converted; the message says what was found."""
-
-
-# --------------------------------------------------------------------------- loading
-def allow_checkpoint_types() -> None:
-    """Declare the non-tensor types of mmengine checkpoints safe for ``weights_only``
-    loading (the message hub's ``HistoryBuffer``, numpy scalars and arrays); see
-    ``cmid_mm.utils.checkpoint``. Only plain data types are declared; no code runs."""
-    from cmid_mm.utils.checkpoint import allow_mmengine_checkpoint_types
-    allow_mmengine_checkpoint_types()
-
-
-def load_weights_only(path: str | Path, extra_safe: list | None = None) -> object:
-    """``torch.load(path, weights_only=True)`` with clear errors.
-
-    Args:
-        path: checkpoint file.
-        extra_safe: more allow-listed globals, as accepted by
-            ``torch.serialization.safe_globals`` (objects or ``(object, 'module.Name')``).
-
-    Raises:
-        ConversionError: the file is missing or holds Python objects other
-            than tensors and plain containers (never unpickled unsafely).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ConversionError(f'{path}: no such file')
-    allow_checkpoint_types()
-    try:
-        with torch.serialization.safe_globals(list(extra_safe or [])):
-            return torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise ConversionError(
-            f'{path}: cannot be read with torch.load(weights_only=True): '
-            f'{_unpickler_reason(str(err))}. The file stores Python objects besides tensors '
-            'and plain containers; unpickling those could run code from the file, so this '
-            'tool refuses. Re-save only the weights where the file was made, e.g. '
-            'torch.save(torch.load(f)["state_dict"], "weights.pth").') from err
-    except (RuntimeError, EOFError, OSError) as err:
-        raise ConversionError(f'{path}: not a PyTorch checkpoint ({err})') from err
-
-
-def _unpickler_reason(message: str) -> str:
-    """The useful part of torch's weights-only error (the unsupported type)."""
-    match = re.search(r'Unsupported global: GLOBAL ([\w.]+)', message)
-    if match:
-        return f'it holds an object of type {match.group(1)}'
-    if 'WeightsUnpickler error:' in message:
-        reason = message.split('WeightsUnpickler error:', 1)[1]
-        reason = reason.split('Check the documentation', 1)[0]
-        return ' '.join(reason.split()) or 'unpickling failed'
-    return ' '.join(message.split()) or 'unpickling failed'
-
-
-def prefix_summary(keys: list[str], depth: int = 1) -> dict[str, int]:
-    """How many keys start with each dotted prefix of ``depth`` parts."""
-    return dict(Counter('.'.join(k.split('.')[:depth]) for k in keys))
 
 
 # --------------------------------------------------------------------------- structure
@@ -234,15 +171,6 @@ def build_source_stock(spec: BackboneSpec) -> nn.Module:
     return _registry_class('mmpretrain', spec.kind)(**kwargs)
 
 
-def plain_data(obj: object) -> object:
-    """Tuples -> lists, recursively, so that metadata stays plain data."""
-    if isinstance(obj, dict):
-        return {k: plain_data(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain_data(v) for v in obj]
-    return obj
-
-
 def filter_kwargs(cls: type, cfg: dict) -> dict:
     """Keep the entries of ``cfg`` that ``cls.__init__`` accepts (drops ``type``,
     ``init_cfg`` and arguments only a subclass knows, such as mask settings)."""
@@ -279,48 +207,3 @@ def to_target_layout(state: dict[str, torch.Tensor], spec: BackboneSpec, package
                     out[f'norm{i}.bias'] = torch.zeros(embed * 2**i)
                     added += [f'norm{i}.weight', f'norm{i}.bias']
     return out, added, removed
-
-
-@dataclass
-class KeyReport:
-    """Result of comparing a state dict with a module's own state dict."""
-
-    missing: list[str]
-    unexpected: list[str]
-    shape_mismatch: list[str]
-
-    @property
-    def ok(self) -> bool:
-        return not (self.missing or self.unexpected or self.shape_mismatch)
-
-    def describe(self) -> str:
-        parts = []
-        for name in ('missing', 'unexpected', 'shape_mismatch'):
-            keys = getattr(self, name)
-            if keys:
-                parts.append(f'{len(keys)} {name.replace("_", " ")} key(s): {keys}')
-        return '; '.join(parts) if parts else 'all keys and shapes match'
-
-
-def compare_with_module(state: dict[str, torch.Tensor], module: nn.Module) -> KeyReport:
-    """Missing / unexpected / shape-mismatched keys of ``state`` w.r.t. ``module``."""
-    own = module.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    mismatch = sorted(f'{k}: {tuple(state[k].shape)} vs {tuple(own[k].shape)}'
-                      for k in set(own) & set(state) if own[k].shape != state[k].shape)
-    return KeyReport(missing, unexpected, mismatch)
-
-
-def export_dict(state: dict[str, torch.Tensor], meta: dict) -> dict:
-    """The saved file: ``{'meta': ..., 'state_dict': {'backbone.<key>': tensor}}``.
-
-    Keys carry the ``backbone.`` prefix so that both
-    ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``
-    (mmengine keeps and strips that prefix) and a whole-model ``load_from``
-    put the weights into ``model.backbone``. Tensors are cloned so that the
-    file holds only these weights. Everything is plain data: the file loads
-    with ``torch.load(weights_only=True)``.
-    """
-    sd = OrderedDict((f'backbone.{k}', v.detach().clone().contiguous()) for k, v in state.items())
-    return {'meta': meta, 'state_dict': sd}
