@@ -6,7 +6,7 @@ package it extends (``mmpretrain`` for pretraining and classification,
 Configs reach it with
 ``custom_imports=dict(imports=['cmid_mm'], allow_failed_imports=False)``.
 """
-from . import changedet, datasets, detection, engine, evaluation, models, utils  # noqa: F401
+from . import changedet, datasets, detection, engine, evaluation, export, models, utils  # noqa: F401
 from .version import __version__
 
 __all__ = ['__version__']

@@ -148,7 +148,7 @@ def main() -> None:
     work_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
 
-    from cmid_mm.datasets.rs_tiles import build_pretrain_tiles, build_s2_classification
+    from cmid_mm.rsdata import build_pretrain_tiles, build_s2_classification
     log('[1/5]', 'building real-imagery datasets (cached after the first run)')
     pretrain_root = build_pretrain_tiles(args.data_root) / 'rgb'
     cls_root = build_s2_classification(args.data_root)

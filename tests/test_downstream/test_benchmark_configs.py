@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from downstream_helpers import CONFIGS, FILE_TARGET, FIXTURES, FOLDERS, export, registry_of
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+
+from tests.helpers import write_cmid_checkpoint
+
+from .downstream_helpers import CONFIGS, FILE_TARGET, FIXTURES, FOLDERS, export, registry_of
 
 ALL = [p for folder in FOLDERS for p in sorted((CONFIGS / folder).glob('*.py'))]
 NUM_CLASSES = {'ucmerced': 21, 'aid': 30, 'nwpu-resisc45': 45, 'potsdam': 5, 'vaihingen': 6,
@@ -84,7 +87,6 @@ def test_config_contract(path):
 def cmid_checkpoints(tmp_path_factory):
     """CMID-contract checkpoints with a ResNet-50 and a Swin-B student; the teacher
     aliases the student tensors to keep the files small."""
-    from cmid_checkpoint import write_cmid_checkpoint
     folder = tmp_path_factory.mktemp('cmid_big')
     r50 = write_cmid_checkpoint(folder / 'cmid_r50.pth', 'resnet', teacher_offset=None,
                                 depth=50)

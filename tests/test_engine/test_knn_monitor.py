@@ -1,11 +1,11 @@
 """Weighted kNN, linear probe and the kNN monitor hook."""
 import pytest
 import torch
-from conftest import tiny_cmid_cfg
 from mmengine.logging import MessageHub
 from mmpretrain.registry import HOOKS, MODELS
 
 from cmid_mm.evaluation import knn_accuracy, knn_classify, linear_probe_accuracy
+from tests.helpers import tiny_cmid_cfg
 
 
 def _clusters(n_per_class=40, classes=4, dim=16, seed=0):

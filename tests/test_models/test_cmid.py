@@ -49,8 +49,9 @@ def test_preprocessor_masks_with_per_image_channel_mean(files, tiny_model_cfg):
     assert torch.allclose(masked, torch.where(pix, mean.expand_as(img), img))
     # normalisation with the reference's MillionAID statistics (0..255 scale)
     raw = batch['inputs'][0][0].float()
+    mean = torch.tensor([86.182, 91.928, 85.374]).view(3, 1, 1)
     std = torch.tensor([34.655, 34.476, 35.879]).view(3, 1, 1)
-    assert torch.allclose(img[0], (raw - torch.tensor([86.182, 91.928, 85.374]).view(3, 1, 1)) / std,
+    assert torch.allclose(img[0], (raw - mean) / std,
                           atol=1e-5)
 
 

@@ -3,12 +3,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO
 from mmengine.config import Config
 from mmengine.dataset import default_collate
 from mmengine.logging import MessageHub
 from mmpretrain.registry import MODELS, TRANSFORMS
 from PIL import Image
+
+from tests.helpers import REPO
 
 CONFIGS = sorted((REPO / 'configs/cmid').glob('*.py'))
 
@@ -34,7 +35,7 @@ def test_real_size_config_forward_backward_224(name, channels, pretrain_tiles, t
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
-    assert model.queue.shape == (256, 65536)
+    assert model.global_head.queue.shape == (256, 65536)
     pipeline = [TRANSFORMS.build(t) for t in cfg.train_pipeline]
     samples = []
     for f in sorted(Path(pretrain_tiles).glob('*.png'))[:2]:

@@ -143,7 +143,7 @@ def instrument(model, optim_wrapper, timer: PhaseTimer) -> None:
     timer.method(model.head, 'loss', 'mim_loss')
     timer.module(model.projector, 'projector')
     timer.module(teacher.projector, 'teacher_projector')
-    timer.method(model.global_head, 'loss', 'global_loss')
+    timer.method(model.global_head, 'cross_view_loss', 'global_loss')
     timer.module(model.local_head, 'local_head')
     timer.module(teacher.local_head, 'teacher_local_head')
     timer.module(model.local_loss, 'local_loss')
@@ -164,7 +164,7 @@ def resolve_data_root(cfg, data_root: str | None) -> str:
     root = cfg.train_dataloader.dataset.get('data_root', '')
     if root and Path(root).is_dir():
         return root
-    from cmid_mm.datasets.rs_tiles import build_pretrain_tiles
+    from cmid_mm.rsdata import build_pretrain_tiles
     tiles = str(build_pretrain_tiles() / 'rgb')
     print(f'[step_profile] {root or "(no data_root)"} does not exist: using the real '
           f'pretraining tiles {tiles}', flush=True)

@@ -15,7 +15,7 @@ Methods and where their configs come from:
 ========  ===========================================================================
 cmid      ``configs/cmid/`` (this project)
 mocov2    ``mmpretrain::mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py`` via
-          ``tools/benchmark/configs/mocov2_*.py`` (backbone, views at our size, data)
+          ``configs/benchmarks/ssl_compare/mocov2_*.py`` (backbone, views at our size, data)
 byol      ``mmpretrain::byol/byol_resnet50_16xb256-coslr-200e_in1k.py`` likewise
 simmim    ``mmpretrain::simmim/simmim_swin-base-w6_8xb256-amp-coslr-100e_in1k-192px.py``;
           with a ResNet the student is ``CMIDResNet(replace=True)`` (a stage-0 mask
@@ -57,7 +57,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 # the mmpretrain-based configs of the compared methods (one place to change)
-CONFIGS = REPO / 'tools' / 'benchmark' / 'configs'
+CONFIGS = REPO / 'configs' / 'benchmarks' / 'ssl_compare'
 SCRIPT = Path(__file__).resolve()
 
 METHODS = ('cmid', 'mocov2', 'byol', 'simmim', 'mae')
@@ -65,8 +65,9 @@ DISPLAY = {'random': 'random init', 'cmid': 'CMID', 'mocov2': 'MoCo v2', 'byol':
            'simmim': 'SimMIM', 'mae': 'MAE'}
 MAE_REASON = ('MAE needs a ViT backbone (mmpretrain MAEViT / MAEHiViT drop the masked tokens '
               'before the encoder); {backbone} has no token sequence to drop')
-# Normalisation of every model (CMID's RS statistics, RGB order, 0..255 scale).
-RS_MEAN, RS_STD = [86.18, 91.93, 85.37], [34.65, 34.48, 35.88]
+# Normalisation of every model: CMID's RS statistics (RGB order, 0..255 scale), from the one
+# file every config inherits them from.
+RS_NORM = REPO / 'configs' / '_base_' / 'rs_norm.py'
 MICRO = dict(tiles=8, batch_size=4, epochs=1, num_workers=0, eval_stride=8)
 
 
@@ -364,17 +365,19 @@ def evaluate(eval_backbone: dict, state: dict | None, sets, classes: list[str], 
              label: str) -> dict:
     """kNN (k=20, T=0.07) and linear-probe top-1 of frozen pooled features."""
     import torch
+    from mmengine.config import Config
     from mmengine.logging import MMLogger
     from mmpretrain.registry import MODELS
 
     from cmid_mm.evaluation import frozen_feature_scores
+    rs_norm = Config.fromfile(str(RS_NORM))
     # init_weights() reports every parameter to the current logger: keep that out of stdout
     MMLogger.get_instance('ssl_compare_eval', log_level='WARNING')
     torch.manual_seed(seed)
     model = MODELS.build(dict(
         type='ImageClassifier', backbone=eval_backbone,
-        data_preprocessor=dict(type='ClsDataPreprocessor', mean=RS_MEAN, std=RS_STD,
-                               to_rgb=False)))
+        data_preprocessor=dict(type='ClsDataPreprocessor', mean=rs_norm.rs_mean,
+                               std=rs_norm.rs_std, to_rgb=False)))
     model.init_weights()
     if state is not None:
         load_backbone(model.backbone, state, label)
@@ -461,8 +464,8 @@ def main(argv: list[str] | None = None) -> dict:
     prof = PROFILES[args.profile]
     import torch
 
-    from cmid_mm.datasets.rs_tiles import build_pretrain_tiles, build_s2_classification
     from cmid_mm.evaluation import build_eval_sets
+    from cmid_mm.rsdata import build_pretrain_tiles, build_s2_classification
     from cmid_mm.utils import safe_load_checkpoint
     command = shlex.join(['python', os.path.relpath(SCRIPT, REPO), *args.argv])
     log(f'command: {command}')
