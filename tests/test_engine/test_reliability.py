@@ -218,8 +218,14 @@ def evil_checkpoint(tmp_path, monkeypatch):
 
 def test_pickle_payload_never_runs_through_mmengine_loaders(evil_checkpoint):
     from mmengine.model import BaseModule
-    from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint, load_checkpoint
+    from mmengine.runner.checkpoint import (
+        CheckpointLoader,
+        _load_checkpoint,
+        load_checkpoint,
+        load_from_http,
+    )
     evil, marker = evil_checkpoint
+    url = evil.as_uri()  # https://, torchvision://, mmcls:// ... all end in load_from_http
     msg = rf'cannot load checkpoint {re.escape(str(evil))}: .*weights_only=True'
 
     class Net(BaseModule):
@@ -236,3 +242,6 @@ def test_pickle_payload_never_runs_through_mmengine_loaders(evil_checkpoint):
         with pytest.raises(ValueError, match=msg):
             load()
         assert not marker.exists()
+    with pytest.raises(ValueError, match=rf'cannot load checkpoint {re.escape(url)}'):
+        load_from_http(url, model_dir=str(evil.parent / 'hub'))
+    assert (evil.parent / 'hub/evil.pth').is_file() and not marker.exists()
