@@ -128,18 +128,18 @@ def test_sigkill_then_resume_continues_from_the_checkpoint_bit_exactly(
         env=_env(), cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (resumed,) = _run_dirs(wd) - first_run
-    log = next(resumed.glob('*.log')).read_text()
-    assert f'Resuming from {wd}/epoch_2.pth' in log
-    assert 'resumed epoch: 2, iter: 4' in log
-    assert f'Removed {stale}' in log and not stale.exists() and other.exists()
     # the resumed run starts from the saved weights and logs only iterations 5 and 6
+    assert set(_losses(resumed)) == {5, 6}
     start = torch.load(wd / 'state_at_train_start.pth', weights_only=True)
     saved = safe_load_checkpoint(wd / 'epoch_2.pth')
     assert start['iter'] == 4 and start['epoch'] == 2
     assert start['state_dict'].keys() == saved['state_dict'].keys()
     for k, v in saved['state_dict'].items():
         assert torch.equal(start['state_dict'][k], v), k
-    assert set(_losses(resumed)) == {5, 6}
+    log = next(resumed.glob('*.log')).read_text()
+    assert f'Resuming from {wd}/epoch_2.pth' in log
+    assert 'resumed epoch: 2, iter: 4' in log
+    assert f'Removed {stale}' in log and not stale.exists() and other.exists()
 
     # ... and ends exactly where the uninterrupted run ended
     a = safe_load_checkpoint(uninterrupted / 'epoch_3.pth')
