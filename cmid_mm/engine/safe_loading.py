@@ -50,7 +50,7 @@ _PROXY = _WeightsOnlyTorch()
 
 def weights_only_load_url(url: str, model_dir: str | None = None, map_location=None,
                           **kwargs):
-    """mmengine's ``load_url`` (``torch.hub.load_state_dict_from_url``) with ``weights_only=True``."""
+    """mmengine's ``load_url`` (torch.hub's ``load_state_dict_from_url``), weights_only=True."""
     kwargs['weights_only'] = True
     allow_mmengine_checkpoint_types()
     try:
