@@ -130,7 +130,7 @@ def test_sigkill_then_resume_continues_from_the_checkpoint_bit_exactly(
     (resumed,) = _run_dirs(wd) - first_run
     # the resumed run starts from the saved weights and logs only iterations 5 and 6
     assert set(_losses(resumed)) == {5, 6}
-    start = torch.load(wd / 'state_at_train_start.pth', weights_only=True)
+    start = torch.load(wd / 'rank0_start_state.pth', weights_only=True)
     saved = safe_load_checkpoint(wd / 'epoch_2.pth')
     assert start['iter'] == 4 and start['epoch'] == 2
     assert start['state_dict'].keys() == saved['state_dict'].keys()
@@ -185,6 +185,23 @@ def test_resume_with_nothing_to_resume_is_an_error(tmp_path, pretrain_tiles):
     assert f'nothing to resume in {wd}' in proc.stderr
     assert 'Auto resumed' not in proc.stderr + proc.stdout
     assert not _run_dirs(wd)  # no training started
+
+
+def test_resume_path_must_be_a_complete_checkpoint(tmp_path):
+    train = _train_module()
+    good = tmp_path / 'epoch_1.pth'
+    torch.save({'state_dict': {'w': torch.ones(1000)}}, good)
+    cfg = Config(dict(resume=True, load_from=str(good), work_dir=str(tmp_path)))
+    assert train.prepare_resume(cfg) == [f'Resuming from {good}']
+    cut = tmp_path / 'cut.pth'
+    cut.write_bytes(good.read_bytes()[:3000])
+    for path, problem in ((cut, 'truncated or corrupt'), (tmp_path / 'no.pth', 'does not exist')):
+        cfg = Config(dict(resume=True, load_from=str(path), work_dir=str(tmp_path)))
+        with pytest.raises(FileNotFoundError, match=f'--resume {path}: {problem}'):
+            train.prepare_resume(cfg)
+    # not resuming: load_from is left to mmengine (weights only, any iteration)
+    cfg = Config(dict(resume=False, load_from=str(cut), work_dir=str(tmp_path)))
+    assert train.prepare_resume(cfg) == []
 
 
 class MarkerPayload:

@@ -33,7 +33,7 @@ class DumpRankStateHook(Hook):
 
 @HOOKS.register_module()
 class DumpStateAtTrainStartHook(Hook):
-    """Save the model state dict as training starts (after loading / resuming)."""
+    """Save each rank's model state dict as training starts (after loading / resuming)."""
 
     priority = 'LOWEST'
 
@@ -42,4 +42,4 @@ class DumpStateAtTrainStartHook(Hook):
         from mmengine.model import is_model_wrapper
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         torch.save(dict(state_dict=model.state_dict(), iter=runner.iter, epoch=runner.epoch),
-                   f'{runner.work_dir}/state_at_train_start.pth')
+                   f'{runner.work_dir}/rank{runner.rank}_start_state.pth')
