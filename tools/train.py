@@ -107,6 +107,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+# optimizer wrappers that do not step on a non-finite loss (AMP: the GradScaler skips it)
+SKIPPING_OPTIM_WRAPPERS = ('SkipNonFiniteOptimWrapper', 'AmpOptimWrapper')
+
+
 def use_atomic_checkpoints(cfg: Config) -> None:
     """Save checkpoints through the ``atomic_local`` backend unless the config chose a backend.
 
@@ -124,6 +128,26 @@ def use_atomic_checkpoints(cfg: Config) -> None:
     if '://' in str(ckpt.get('out_dir') or ''):
         return
     ckpt['backend_args'] = dict(backend='atomic_local')
+
+
+def check_nonfinite_skip(cfg: Config) -> None:
+    """``model.nonfinite_loss='skip'`` needs an optimizer wrapper that skips the step.
+
+    With the default ``OptimWrapper`` the model would log "step will be
+    skipped" while the NaN gradients go into the weights.
+
+    Raises:
+        ValueError: naming both keys and the wrappers that work.
+    """
+    if cfg.get('model', {}).get('nonfinite_loss', 'raise') != 'skip':
+        return
+    kind = cfg.get('optim_wrapper', {}).get('type', 'OptimWrapper')
+    if kind not in SKIPPING_OPTIM_WRAPPERS:
+        raise ValueError(
+            f"{cfg.filename}: model.nonfinite_loss='skip' needs optim_wrapper.type in "
+            f'{SKIPPING_OPTIM_WRAPPERS}, found {kind!r}: with it a non-finite loss would update '
+            "the weights. Set optim_wrapper.type='SkipNonFiniteOptimWrapper' or "
+            "model.nonfinite_loss='raise'.")
 
 
 def checkpoint_dirs(cfg: Config) -> list[str]:
@@ -169,6 +193,7 @@ def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    check_nonfinite_skip(cfg)
     use_atomic_checkpoints(cfg)
     try:
         messages = prepare_resume(cfg)

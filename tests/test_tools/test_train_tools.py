@@ -204,6 +204,19 @@ def test_resume_path_must_be_a_complete_checkpoint(tmp_path):
     assert train.prepare_resume(cfg) == []
 
 
+def test_skip_mode_without_a_skipping_optim_wrapper_is_a_config_error():
+    train = _train_module()
+    cfg = Config.fromfile(str(TINY_CFG))
+    train.check_nonfinite_skip(cfg)  # default 'raise'
+    cfg.model.nonfinite_loss = 'skip'
+    with pytest.raises(ValueError, match=r"nonfinite_loss='skip' needs optim_wrapper.type.*"
+                                         r"found 'OptimWrapper'"):
+        train.check_nonfinite_skip(cfg)
+    for ok in ('SkipNonFiniteOptimWrapper', 'AmpOptimWrapper'):
+        cfg.optim_wrapper.type = ok
+        train.check_nonfinite_skip(cfg)
+
+
 class MarkerPayload:
     """Unpickling this creates a folder: proof that the file ran code on load."""
 
@@ -247,6 +260,7 @@ def test_every_shipped_config_saves_checkpoints_atomically():
             auto_scale_lr=False, no_pin_memory=False, no_persistent_workers=False,
             cfg_options=None, config=str(path))
         cfg = train.merge_args(cfg, args)
+        train.check_nonfinite_skip(cfg)  # no shipped config skips NaN steps into the weights
         train.use_atomic_checkpoints(cfg)
         assert cfg.default_hooks.checkpoint.backend_args == dict(backend='atomic_local'), path
 
