@@ -27,14 +27,19 @@ def get_rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
-    """Restore what :func:`get_rng_state` returned."""
+    """Restore what :func:`get_rng_state` returned.
+
+    The tensors may come back on a GPU (``Runner.resume`` loads with
+    ``map_location`` set to the device); RNG states must be CPU tensors.
+    """
     version, py_state, gauss_next = state['python']
-    random.setstate((version, tuple(int(x) for x in py_state.tolist()), gauss_next))
+    random.setstate((version, tuple(int(x) for x in py_state.cpu().tolist()), gauss_next))
     key, pos, has_gauss, gauss = state['numpy']
-    np.random.set_state(('MT19937', key.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    torch.set_rng_state(state['torch'])
+    np.random.set_state(('MT19937', key.cpu().numpy().astype(np.uint32), int(pos),
+                         int(has_gauss), float(gauss)))
+    torch.set_rng_state(state['torch'].cpu())
     if 'cuda' in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state['cuda'])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state['cuda']])
 
 
 @HOOKS.register_module()
