@@ -7,11 +7,19 @@ modules and the config's ``default_scope`` picks the package's registries.
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-import cmid_mm  # noqa: F401  (registers modules, allows mmengine checkpoint types)
+import cmid_mm  # noqa: F401  (registers modules, weights_only=True loading everywhere)
+from cmid_mm.engine import (
+    NothingToResumeError,
+    RNGStateHook,
+    checkpoint_problem,
+    find_resume_checkpoint,
+    remove_interrupted_writes,
+)
 from cmid_mm.utils.dist import setup_cpu_distributed
 
 
@@ -99,13 +107,114 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+# optimizer wrappers that do not step on a non-finite loss (AMP: the GradScaler skips it)
+SKIPPING_OPTIM_WRAPPERS = ('SkipNonFiniteOptimWrapper', 'AmpOptimWrapper')
+
+
+def use_atomic_checkpoints(cfg: Config) -> None:
+    """Save checkpoints through the ``atomic_local`` backend unless the config chose a backend.
+
+    The CMID configs set it in their runtime; this gives downstream configs
+    (mmseg, mmdet, ...) the same guarantee when they are trained with this
+    tool. A config that sets ``backend_args`` / ``file_client_args``, or saves
+    to a remote ``out_dir`` (``s3://...``), is left alone.
+    """
+    hooks = cfg.setdefault('default_hooks', {})
+    ckpt = hooks.get('checkpoint')
+    if ckpt is None:
+        ckpt = hooks['checkpoint'] = dict(type='CheckpointHook', interval=1)
+    if ckpt.get('backend_args') is not None or ckpt.get('file_client_args') is not None:
+        return
+    if '://' in str(ckpt.get('out_dir') or ''):
+        return
+    ckpt['backend_args'] = dict(backend='atomic_local')
+
+
+def check_nonfinite_skip(cfg: Config) -> None:
+    """``model.nonfinite_loss='skip'`` needs an optimizer wrapper that skips the step.
+
+    With the default ``OptimWrapper`` the model would log "step will be
+    skipped" while the NaN gradients go into the weights.
+
+    Raises:
+        ValueError: naming both keys and the wrappers that work.
+    """
+    if cfg.get('model', {}).get('nonfinite_loss', 'raise') != 'skip':
+        return
+    kind = cfg.get('optim_wrapper', {}).get('type', 'OptimWrapper')
+    if kind not in SKIPPING_OPTIM_WRAPPERS:
+        raise ValueError(
+            f"{cfg.filename}: model.nonfinite_loss='skip' needs optim_wrapper.type in "
+            f'{SKIPPING_OPTIM_WRAPPERS}, found {kind!r}: with it a non-finite loss would update '
+            "the weights. Set optim_wrapper.type='SkipNonFiniteOptimWrapper' or "
+            "model.nonfinite_loss='raise'.")
+
+
+def checkpoint_dirs(cfg: Config) -> list[str]:
+    """The folders this run saves checkpoints into (work dir, and ``out_dir/<work dir name>``)."""
+    dirs = [cfg.work_dir]
+    out_dir = cfg.get('default_hooks', {}).get('checkpoint', {}).get('out_dir')
+    if out_dir and '://' not in str(out_dir):
+        dirs.append(osp.join(out_dir, osp.basename(osp.abspath(cfg.work_dir))))
+    return dirs
+
+
+def prepare_resume(cfg: Config) -> list[str]:
+    """Resolve ``--resume`` to a checkpoint path before the Runner starts.
+
+    mmengine's auto-resume logs "Auto resumed from ... None" and trains from
+    scratch when there is nothing to resume, and fails with torch's raw
+    error on a truncated newest checkpoint. Here: nothing to resume is an
+    error that says so; a truncated or corrupt newest checkpoint is skipped
+    (and reported) in favour of the newest complete one; an explicit
+    ``--resume PATH`` must be a complete checkpoint.
+
+    Returns:
+        list[str]: Messages for the run's log.
+
+    Raises:
+        NothingToResumeError: There is no (complete) checkpoint to resume from.
+    """
+    if not cfg.get('resume', False):
+        return []
+    if cfg.get('load_from') is not None:  # --resume PATH
+        problem = checkpoint_problem(cfg.load_from)
+        if problem is not None:
+            raise NothingToResumeError(f'--resume {cfg.load_from}: {problem}')
+        return [f'Resuming from {cfg.load_from}']
+    path, skipped = find_resume_checkpoint(cfg.work_dir)
+    cfg.load_from = path
+    msgs = [f'Skipping checkpoint {p}: {reason}' for p, reason in skipped]
+    note = ' (the newest complete checkpoint)' if skipped else ''
+    return msgs + [f'Resuming from {path}{note}']
+
+
 def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    check_nonfinite_skip(cfg)
+    use_atomic_checkpoints(cfg)
+    try:
+        messages = prepare_resume(cfg)
+    except NothingToResumeError as e:
+        sys.exit(f'error: {e}')
+    removed = []
+    rank = os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0'))
+    if int(rank) == 0:  # one process cleans, before anything saves
+        for d in checkpoint_dirs(cfg):
+            removed += remove_interrupted_writes(d)
     # CPU-only machines (CI, laptops): gloo instead of NCCL
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
+    for p in removed:
+        runner.logger.warning(f'Removed {p}: temporary file of a checkpoint save that was '
+                              'interrupted')
+    for m in messages:
+        runner.logger.log(30 if m.startswith('Skipping') else 20, m)
+    # bit-exact --resume: the main process's python/numpy/torch RNG streams go into checkpoints
+    if not any(isinstance(h, RNGStateHook) for h in runner.hooks):
+        runner.register_hook(RNGStateHook())
     runner.train()
 
 

@@ -1,3 +1,3 @@
-from .checkpoint import allow_mmengine_checkpoint_types, safe_load_checkpoint
+from .checkpoint import allow_mmengine_checkpoint_types, safe_load_checkpoint, weights_only_load
 
-__all__ = ['allow_mmengine_checkpoint_types', 'safe_load_checkpoint']
+__all__ = ['allow_mmengine_checkpoint_types', 'safe_load_checkpoint', 'weights_only_load']

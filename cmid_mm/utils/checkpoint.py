@@ -54,6 +54,48 @@ def allow_mmengine_checkpoint_types() -> None:
     torch.serialization.add_safe_globals(_mmengine_types())
 
 
+def weights_only_load(f, map_location=None, name: str | None = None, **kwargs):
+    """``torch.load(f, weights_only=True)`` whatever the caller or the environment asks.
+
+    ``weights_only`` is always passed explicitly, so torch's
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` (which only changes the default) has
+    no effect, and a caller's ``weights_only=False`` or ``pickle_module`` is
+    ignored. The mmengine checkpoint types are allow-listed first.
+
+    Args:
+        f: A path or a file-like object.
+        map_location: As for ``torch.load``.
+        name: How to name the source in errors (defaults to ``f`` for paths).
+        **kwargs: Other ``torch.load`` keyword arguments (``mmap``, ...).
+
+    Returns:
+        The loaded object.
+
+    Raises:
+        ValueError: The source is truncated, not a checkpoint, or carries a
+            pickled object outside the allow-list; the message names it.
+    """
+    kwargs.pop('weights_only', None)
+    kwargs.pop('pickle_module', None)
+    if name is None:
+        name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else \
+            getattr(f, 'name', f'<{type(f).__name__} stream>')
+    allow_mmengine_checkpoint_types()
+    try:
+        return torch.load(f, map_location=map_location, weights_only=True, **kwargs)
+    except FileNotFoundError:
+        raise
+    except Exception as e:  # pickle.UnpicklingError, RuntimeError, EOFError, ...
+        detail = str(e)
+        # torch's own text suggests turning weights_only off; keep only the reason
+        reason = [ln.strip() for ln in detail.splitlines() if 'GLOBAL' in ln]
+        reason = reason[0] if reason else detail.splitlines()[0] if detail else ''
+        raise ValueError(
+            f'cannot load checkpoint {name}: {type(e).__name__}: {reason} -- checkpoints are '
+            'loaded with weights_only=True (tensors and the types mmengine writes only); '
+            'a truncated file or one carrying other pickled objects is refused.') from e
+
+
 def safe_load_checkpoint(path: str | os.PathLike, map_location: str = 'cpu') -> dict:
     """Load a checkpoint with ``weights_only=True`` and a clear error.
 
@@ -72,18 +114,7 @@ def safe_load_checkpoint(path: str | os.PathLike, map_location: str = 'cpu') -> 
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint {path} does not exist')
-    allow_mmengine_checkpoint_types()
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # pickle.UnpicklingError, RuntimeError, EOFError, ...
-        detail = str(e)
-        # torch's own text suggests turning weights_only off; keep only the reason
-        reason = [ln.strip() for ln in detail.splitlines() if 'GLOBAL' in ln]
-        reason = reason[0] if reason else detail.splitlines()[0] if detail else ''
-        raise ValueError(
-            f'cannot load checkpoint {path}: {type(e).__name__}: {reason} -- checkpoints are '
-            'loaded with weights_only=True (tensors and the types mmengine writes only); '
-            'a truncated file or one carrying other pickled objects is refused.') from e
+    ckpt = weights_only_load(path, map_location=map_location)
     if not isinstance(ckpt, dict):
         raise ValueError(f'checkpoint {path} holds a {type(ckpt).__name__}, expected a dict')
     return ckpt

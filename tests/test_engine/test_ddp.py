@@ -69,3 +69,43 @@ def test_two_rank_gloo_training(tmp_path, pretrain_tiles):
     # the local-loss center is the same on both ranks although their data differ
     assert torch.equal(s0['local_loss.center'], s1['local_loss.center'])
     assert s0['local_loss.center'].abs().sum() > 0
+
+
+def _skip_worker(rank: int, world: int, port: int, out: str) -> None:
+    """Rank 0's loss is NaN at step 1, rank 1's is finite; step 2 is finite on both."""
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    torch.distributed.init_process_group('gloo', rank=rank, world_size=world)
+    from mmengine.logging import MessageHub
+
+    from cmid_mm.engine import SkipNonFiniteOptimWrapper
+
+    MessageHub.get_current_instance()
+    torch.manual_seed(0)  # same initial weights on both ranks
+    model = torch.nn.Linear(3, 2)
+    wrapper = SkipNonFiniteOptimWrapper(torch.optim.SGD(model.parameters(), lr=0.5))
+    x = torch.arange(12.).reshape(4, 3)  # same data: finite steps keep the ranks identical
+    states = [{k: v.clone() for k, v in model.state_dict().items()}]
+    for step in range(2):
+        loss = model(x).pow(2).mean()
+        if step == 0 and rank == 0:
+            loss = loss * float('nan')
+        wrapper.update_params(loss)
+        states.append({k: v.clone() for k, v in model.state_dict().items()})
+    torch.save(dict(states=states, skipped=wrapper.skipped_steps), f'{out}/skip{rank}.pt')
+    torch.distributed.destroy_process_group()
+
+
+def test_nonfinite_loss_on_one_rank_skips_the_step_on_every_rank(tmp_path):
+    mp.spawn(_skip_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    r0 = torch.load(tmp_path / 'skip0.pt', weights_only=True)
+    r1 = torch.load(tmp_path / 'skip1.pt', weights_only=True)
+    # both ranks counted one skip, although only rank 0 saw the NaN
+    assert r0['skipped'] == r1['skipped'] == 1
+    for k in r0['states'][0]:
+        for step in range(3):  # the ranks never diverge
+            assert torch.equal(r0['states'][step][k], r1['states'][step][k]), (step, k)
+        # step 1 was skipped (on rank 1 too) and step 2, finite everywhere, was taken
+        assert torch.equal(r1['states'][1][k], r1['states'][0][k]), k
+        assert not torch.equal(r1['states'][2][k], r1['states'][1][k]), k

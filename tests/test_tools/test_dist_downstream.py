@@ -9,7 +9,7 @@ BASE = 'configs/benchmarks/classification/linear_r50-cmid_1xb64-sgd-coslr-90e_uc
 CFG = """
 _base_ = '{repo}/{base}'
 custom_imports = dict(imports=['cmid_mm', 'testing_hooks'], allow_failed_imports=False)
-custom_hooks = [dict(type='DumpRankStateHook')]
+custom_hooks = [dict(type='DumpStateAtTrainStartHook'), dict(type='DumpRankStateHook')]
 model = dict(backbone=dict(depth=18, frozen_stages=-1, norm_eval=False, init_cfg=None),
              head=dict(in_channels=512, num_classes=3))
 data_preprocessor = dict(num_classes=3)
@@ -49,5 +49,9 @@ def test_classification_config_two_processes(tmp_path):
         if 'running_' in k or 'num_batches_tracked' in k:
             continue
         assert torch.allclose(s0[k].float(), s1[k].float(), atol=1e-6), k
+    # ... and they are equal because both trained in step, not because nothing trained
+    start = torch.load(wd / 'rank0_start_state.pth', weights_only=True)['state_dict']
+    for k in ('backbone.conv1.weight', 'head.fc.weight'):
+        assert not torch.allclose(start[k], s0[k]), k
     log = next(wd.glob('*/*.log')).read_text()
     assert 'Epoch(val) [2]' in log and 'accuracy/top1' in log

@@ -1,4 +1,4 @@
-"""Test-only hooks: SIGKILL after a checkpoint; dump each rank's weights."""
+"""Test-only hooks: SIGKILL after a checkpoint; dump weights at the start or end of training."""
 import os
 import signal
 
@@ -29,3 +29,17 @@ class DumpRankStateHook(Hook):
         from mmengine.model import is_model_wrapper
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         torch.save(model.state_dict(), f'{runner.work_dir}/rank{runner.rank}_state.pth')
+
+
+@HOOKS.register_module()
+class DumpStateAtTrainStartHook(Hook):
+    """Save each rank's model state dict as training starts (after loading / resuming)."""
+
+    priority = 'LOWEST'
+
+    def before_train(self, runner) -> None:
+        import torch
+        from mmengine.model import is_model_wrapper
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        torch.save(dict(state_dict=model.state_dict(), iter=runner.iter, epoch=runner.epoch),
+                   f'{runner.work_dir}/rank{runner.rank}_start_state.pth')
