@@ -20,6 +20,7 @@ from cmid_mm.engine import (
     find_resume_checkpoint,
     remove_interrupted_writes,
 )
+from cmid_mm.export import PretrainedLoadCheckHook
 from cmid_mm.utils.dist import setup_cpu_distributed
 
 
@@ -215,6 +216,9 @@ def main() -> None:
     # bit-exact --resume: the main process's python/numpy/torch RNG streams go into checkpoints
     if not any(isinstance(h, RNGStateHook) for h in runner.hooks):
         runner.register_hook(RNGStateHook())
+    # no silent loads: a Pretrained init that placed (almost) none of its file's weights fails
+    if not any(isinstance(h, PretrainedLoadCheckHook) for h in runner.hooks):
+        runner.register_hook(PretrainedLoadCheckHook())
     runner.train()
 
 

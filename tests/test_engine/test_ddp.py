@@ -1,13 +1,10 @@
 """2-process gloo DDP: identical ranks, queue gathered from both, center all-reduced."""
 import os
 import socket
-import sys
-from pathlib import Path
 
 import torch
 import torch.multiprocessing as mp
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch.nn.functional as F
 
 
 def _free_port() -> int:
@@ -21,22 +18,23 @@ def _worker(rank: int, world: int, port: int, files: list[str], out: str) -> Non
                       WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
     torch.distributed.init_process_group('gloo', rank=rank, world_size=world)
-    from conftest import make_cmid_batch as _batch
-    from conftest import tiny_cmid_cfg
     from mmengine.logging import MessageHub
     from mmengine.model import MMDistributedDataParallel
     from mmengine.optim import OptimWrapper
     from mmpretrain.registry import MODELS
 
     import cmid_mm  # noqa: F401
+    from tests.helpers import make_cmid_batch as _batch
+    from tests.helpers import tiny_cmid_cfg
 
     MessageHub.get_current_instance().update_info('max_iters', 10)
     torch.manual_seed(0)
     model = MODELS.build(tiny_cmid_cfg())
     model.init_weights()
     local_keys = []
-    enqueue = model._dequeue_and_enqueue
-    model._dequeue_and_enqueue = lambda k: (local_keys.append(k.clone()), enqueue(k))
+    commit = model.global_head.commit  # this rank's keys, view A then view B, normalised
+    model.global_head.commit = lambda k: (
+        local_keys.append(F.normalize(torch.cat(k), dim=1).clone()), commit(k))
     ddp = MMDistributedDataParallel(module=model, find_unused_parameters=True)
     wrapper = OptimWrapper(torch.optim.SGD(
         [p for p in model.parameters() if p.requires_grad], lr=0.1, momentum=0.9))
@@ -60,8 +58,8 @@ def test_two_rank_gloo_training(tmp_path, pretrain_tiles):
     # each rank saw different images, so their own keys differ ...
     assert not torch.allclose(r0['keys'][0], r1['keys'][0])
     # ... and the queue holds both: step 1 wrote [rank0 (4), rank1 (4)], step 2 the next 8
-    q = s0['queue'].T  # (queue_len, D)
-    assert int(s0['queue_ptr']) == 16
+    q = s0['global_head.queue'].T  # (queue_len, D)
+    assert int(s0['global_head.queue_ptr']) == 16
     assert torch.allclose(q[0:4], r0['keys'][0], atol=1e-6)
     assert torch.allclose(q[4:8], r1['keys'][0], atol=1e-6)
     assert torch.allclose(q[8:12], r0['keys'][1], atol=1e-6)

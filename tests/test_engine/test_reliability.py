@@ -10,7 +10,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, make_cmid_batch, tiny_cmid_cfg
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmpretrain.registry import MODELS
 
@@ -24,6 +23,7 @@ from cmid_mm.engine import (
 )
 from cmid_mm.engine.hooks import FiniteCheckpointHook
 from cmid_mm.utils import safe_load_checkpoint
+from tests.helpers import REPO, make_cmid_batch, tiny_cmid_cfg
 
 
 def test_atomic_put_never_leaves_a_partial_file(tmp_path, monkeypatch):

@@ -3,7 +3,8 @@ import subprocess
 import sys
 
 import torch
-from conftest import REPO
+
+from tests.helpers import REPO
 
 BASE = 'configs/benchmarks/classification/linear_r50-cmid_1xb64-sgd-coslr-90e_ucmerced-224x224.py'
 CFG = """

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO, TINY_CFG
 from mmengine.config import Config
 
 from cmid_mm.utils import safe_load_checkpoint
+from tests.helpers import REPO, TINY_CFG
 
 HERE = Path(__file__).parent
 
@@ -302,7 +302,7 @@ def test_dist_train_sh_two_processes_end_with_identical_ranks(tmp_path, pretrain
     s0 = torch.load(wd / 'rank0_state.pth', weights_only=True)
     s1 = torch.load(wd / 'rank1_state.pth', weights_only=True)
     # 2 iterations x 2 ranks x 2 views x batch 2 keys went into the queue
-    assert int(s0['queue_ptr']) == int(s1['queue_ptr']) == 16
+    assert int(s0['global_head.queue_ptr']) == int(s1['global_head.queue_ptr']) == 16
     for k in s0:
         # BN running statistics are per rank (mmengine's DDP default broadcast_buffers=False)
         if 'running_' in k or 'num_batches_tracked' in k:
@@ -316,7 +316,7 @@ crop_size = 64
 # a 16-key queue is full after one step and the teacher temperature is
 # constant, so the loss is not pushed up by a filling queue or a sharpening
 # teacher and what is left is learning
-model = dict(queue_len=16, num_matches=3,
+model = dict(global_head=dict(queue_len=16), num_matches=3,
              local_loss=dict(warmup_teacher_temp=0.07, teacher_temp=0.07))
 train_pipeline = [
     dict(type='LoadRSImage'),
