@@ -152,19 +152,24 @@ class CMID(BaseSelfSupervisor):
         return self.backbone(inputs)
 
     def check_optim_wrapper(self, optim_wrapper: OptimWrapper) -> None:
-        """``nonfinite_loss='skip'`` needs ``SkipNonFiniteOptimWrapper`` (checked once).
+        """``nonfinite_loss='skip'`` needs a wrapper that skips non-finite steps (checked once):
+        ``SkipNonFiniteOptimWrapper``, or mmengine's ``AmpOptimWrapper`` (its GradScaler
+        skips steps with non-finite gradients), as ``tools/train.py`` also accepts.
 
         Raises:
             ValueError: any other wrapper would still apply a non-finite step.
         """
         if self._optim_wrapper_checked or self.nonfinite_loss != 'skip':
             return
+        from mmengine.optim import AmpOptimWrapper
+
         from cmid_mm.engine.optim_wrapper import SkipNonFiniteOptimWrapper
-        if not isinstance(optim_wrapper, SkipNonFiniteOptimWrapper):
+        if not isinstance(optim_wrapper, (SkipNonFiniteOptimWrapper, AmpOptimWrapper)):
             raise ValueError(
                 "model.nonfinite_loss='skip' needs optim_wrapper.type="
-                f"'SkipNonFiniteOptimWrapper', got {type(optim_wrapper).__name__}: any other "
-                'wrapper would apply the non-finite step to the weights')
+                f"'SkipNonFiniteOptimWrapper' (or 'AmpOptimWrapper'), got "
+                f'{type(optim_wrapper).__name__}: any other wrapper would apply the '
+                'non-finite step to the weights')
         self._optim_wrapper_checked = True
 
     def train_step(self, data: dict | tuple | list,
