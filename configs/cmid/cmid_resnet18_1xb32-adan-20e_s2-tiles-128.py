@@ -56,11 +56,13 @@ train_dataloader = dict(
 max_epochs = 20
 warmup_epochs = 2
 optim_wrapper = dict(optimizer=dict(lr=2e-3))
+# as the reference (docs/architecture.md): the cosine spans the whole run from iteration 0
+# and the linear warm-up factor multiplies it over the first epochs
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=warmup_epochs,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=1e-6,
-         by_epoch=True, begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=1e-6,
+         by_epoch=True, begin=0, end=max_epochs, convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=5, max_keep_ckpts=2))
