@@ -60,13 +60,12 @@ def test_probe_pixels_above_chance_constant_at_chance(cloud_root):
 
 
 def test_probe_ignores_nodata_pixels():
-    # train: class 0 left, class 1 right; the left half of tile 1 is no-data but looks like class 1
+    # tile 0: feature 0 = class 0 (left), feature 1 = class 1 (right); tile 1: no data whose
+    # feature is 0 as well. Counted as any class but 0, it would outvote tile 0's left half.
     feats = torch.zeros(2, 1, 4, 4)
-    feats[:, :, :, 2:] = 1.
-    feats[1, :, :, :2] = 1.
-    labels = torch.zeros(2, 4, 4, dtype=torch.long)
-    labels[:, :, 2:] = 1
-    labels[1, :, :2] = 255
+    feats[0, :, :, 2:] = 1.
+    labels = torch.full((2, 4, 4), 255)
+    labels[0, :, :2], labels[0, :, 2:] = 0, 1
     s = dense_probe_scores(feats, labels, feats[:1], labels[:1], num_classes=2)
     assert s['miou'] == pytest.approx(100.)
 

@@ -47,9 +47,14 @@ def test_build_frozen_model_loads_student_or_teacher(cfg, tmp_path):
     assert not torch.equal(rand.backbone.state_dict()[key], state['backbone.' + key])
     with pytest.raises(KeyError, match='teacher.module.backbone'):
         build_frozen_model(cfg, tmp_path / 'bare.pth', teacher=True)
-    torch.save({'state_dict': {'backbone.foo': torch.zeros(1)}}, tmp_path / 'bad.pth')
-    with pytest.raises(KeyError, match='unexpected'):
-        build_frozen_model(cfg, tmp_path / 'bad.pth')
+    extra = {**state, 'backbone.foo': torch.zeros(1)}  # weights of another architecture
+    torch.save({'state_dict': extra}, tmp_path / 'extra.pth')
+    with pytest.raises(KeyError, match=r"unexpected \['foo'\]"):
+        build_frozen_model(cfg, tmp_path / 'extra.pth')
+    short = {k: v for k, v in state.items() if k != 'backbone.conv1.weight'}
+    torch.save({'state_dict': short}, tmp_path / 'short.pth')
+    with pytest.raises(KeyError, match=r"missing \['conv1.weight'\]"):
+        build_frozen_model(cfg, tmp_path / 'short.pth')
 
 
 def test_cli_micro_end_to_end(tmp_path):
