@@ -240,3 +240,26 @@ def evaluate_dense(model: nn.Module, root: str | Path, size: int | None = 128,
     scores = dense_probe_scores(ft, yt, fv, yv, len(classes), seed=seed)
     return dict(scores, classes=classes, feature_shape=list(ft.shape[1:]),
                 train_tiles=len(xt), val_tiles=len(xv))
+
+
+def evaluate_dense_color(root: str | Path, seed: int = 0, stride: int = 1) -> dict:
+    """Colour baseline of the dense probe: the probe on the pixels' own RGB values.
+
+    The "feature map" is the (N, 3, H, W) image at full resolution (no model),
+    so the result says how much of the segmentation per-pixel colour already
+    gives; a learned backbone has to beat it to show it adds spatial context.
+
+    Args:
+        root: Data set folder (``landcover/`` or ``cloud_seg/``).
+        seed: Probe seed.
+        stride: Keep every ``stride``-th tile of each split.
+
+    Returns:
+        dict: As :func:`evaluate_dense`.
+    """
+    (xt, yt, classes), (xv, yv, _) = (load_seg_split(root, s) for s in ('train', 'val'))
+    xt, yt, xv, yv = xt[::stride], yt[::stride], xv[::stride], yv[::stride]
+    scores = dense_probe_scores(xt.float() / 255, yt, xv.float() / 255, yv, len(classes),
+                                seed=seed)
+    return dict(scores, classes=classes, feature_shape=list(xt.shape[1:]),
+                train_tiles=len(xt), val_tiles=len(xv))

@@ -9,6 +9,7 @@ from torch import nn
 from cmid_mm.evaluation.dense_probe import (
     dense_probe_scores,
     evaluate_dense,
+    evaluate_dense_color,
     load_seg_split,
     segmentation_scores,
 )
@@ -57,6 +58,10 @@ def test_probe_pixels_above_chance_constant_at_chance(cloud_root):
     assert pix['miou'] > chance + 20, (pix, chance)
     # seeded and full-batch: the same numbers again
     assert dense_probe_scores(xt.float(), yt, xv.float(), yv, num_classes=2) == pix
+    # the dense colour baseline is this probe on the pixels (scale-free: standardised)
+    color = evaluate_dense_color(cloud_root, stride=3)
+    assert color['miou'] == pytest.approx(pix['miou'], abs=1e-3)
+    assert color['feature_shape'] == [3, 64, 64]
 
 
 def test_probe_ignores_nodata_pixels():

@@ -72,6 +72,7 @@ def test_cli_micro_end_to_end(tmp_path):
     d = r['dense']['cloud_seg']
     assert d['feature_shape'] == [512, 2, 2] and len(d['per_class_iou']) == 2
     assert 0 < d['miou'] < 100
+    assert r['dense_color']['cloud_seg']['feature_shape'] == [3, 64, 64]
 
 
 def test_cli_argument_errors():

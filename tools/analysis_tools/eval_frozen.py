@@ -9,7 +9,8 @@ Scores, with one code path for every method:
 - the **colour baseline** on the same tiles (per-band histograms + mean/std,
   ``cmid_mm.evaluation.color_baseline``), scored by the same kNN / linear probe;
 - the **dense linear probe** (``cmid_mm.evaluation.dense_probe``) on
-  ``landcover`` (7 classes) and ``cloud_seg`` (2 classes): mIoU and per-class IoU.
+  ``landcover`` (7 classes) and ``cloud_seg`` (2 classes): mIoU and per-class IoU,
+  and its colour baseline (the same probe on each pixel's own RGB values).
 
 BatchNorm protocol (``--bn-recalib N``, ``cmid_mm.evaluation.bn_protocol``):
 before any scoring, the running statistics of every BN layer are re-estimated
@@ -62,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--scene-size', type=int, default=64, help='scene tiles are resized to this')
     p.add_argument('--dense-size', type=int, default=128, help='dense tiles (64 px) are resized '
                    'to this before the backbone')
-    p.add_argument('--no-color', action='store_true', help='skip the colour baseline')
+    p.add_argument('--no-color', action='store_true', help='skip the colour baselines')
     p.add_argument('--data-root', help='dataset cache root (docs/data.md)')
     p.add_argument('--threads', type=int, help='torch threads (default: torch\'s)')
     p.add_argument('--micro', action='store_true', help='smoke setting: every 8th scene tile, '
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> dict:
     from cmid_mm.evaluation import (
         build_frozen_model,
         evaluate_dense,
+        evaluate_dense_color,
         extract_color_features,
         extract_pooled_features,
         knn_accuracy,
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> dict:
                   branch='random init' if args.random_init else
                   ('teacher' if args.teacher else 'student'),
                   seed=args.seed, bn_recalib_batches=args.bn_recalib, micro=args.micro,
-                  scene={}, color={}, dense={})
+                  scene={}, color={}, dense={}, dense_color={})
     if args.bn_recalib:
         n = args.bn_recalib if micro['bn_batches'] is None else min(args.bn_recalib,
                                                                     micro['bn_batches'])
@@ -164,6 +166,10 @@ def main(argv: list[str] | None = None) -> dict:
         result['dense'][name] = evaluate_dense(model, builders[name](), size=args.dense_size,
                                                seed=args.seed, stride=micro['dense_stride'])
         log(f'dense {name}: mIoU {result["dense"][name]["miou"]:.2f}')
+        if not args.no_color:
+            result['dense_color'][name] = evaluate_dense_color(
+                builders[name](), seed=args.seed, stride=micro['dense_stride'])
+            log(f'dense colour {name}: mIoU {result["dense_color"][name]["miou"]:.2f}')
     result['seconds'] = round(time.time() - t0, 1)
 
     text = json.dumps(result, indent=2)
