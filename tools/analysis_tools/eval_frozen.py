@@ -1,0 +1,184 @@
+"""Frozen-feature evaluation of one pretrained (or random-init) backbone.
+
+Scores, with one code path for every method:
+
+- **scene classification** on class-folder sets (default ``s2_cls`` and
+  ``landcover_cls``): global-average-pooled last-stage features, weighted kNN
+  (k=20, T=0.07) and a linear probe (``cmid_mm.evaluation.knn``), tiles
+  resized (bicubic) to ``--scene-size``;
+- the **colour baseline** on the same tiles (per-band histograms + mean/std,
+  ``cmid_mm.evaluation.color_baseline``), scored by the same kNN / linear probe;
+- the **dense linear probe** (``cmid_mm.evaluation.dense_probe``) on
+  ``landcover`` (7 classes) and ``cloud_seg`` (2 classes): mIoU and per-class IoU,
+  and its colour baseline (the same probe on each pixel's own RGB values).
+
+BatchNorm protocol (``--bn-recalib N``, ``cmid_mm.evaluation.bn_protocol``):
+before any scoring, the running statistics of every BN layer are re-estimated
+on N batches of clean pretraining tiles (``pretrain/rgb``, 128 px); 0 keeps the
+checkpoint's statistics. Use the same N for every method of a table.
+
+Examples::
+
+    # a CMID checkpoint (student backbone), BN recalibrated on 8 x 32 clean tiles
+    python tools/analysis_tools/eval_frozen.py \\
+        configs/cmid/cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py work_dirs/x/epoch_20.pth \\
+        --bn-recalib 8 --out work_dirs/x/frozen.json
+    # the same network at random init, seed 1
+    python tools/analysis_tools/eval_frozen.py \\
+        configs/cmid/cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py --random-init --seed 1
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+SCENE_SETS = ('s2_cls', 'landcover_cls')
+DENSE_SETS = ('landcover', 'cloud_seg')
+MICRO = dict(scene_stride=8, dense_stride=4, bn_batches=2)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('config', help='pretraining config (its model, data preprocessor, backbone)')
+    p.add_argument('checkpoint', nargs='?', help='checkpoint (mmengine or bare backbone weights)')
+    p.add_argument('--random-init', action='store_true', help='evaluate the config\'s model at '
+                   'random init (no checkpoint)')
+    p.add_argument('--teacher', action='store_true',
+                   help='load the EMA teacher backbone (teacher.module.backbone.*) of a CMID '
+                   'checkpoint instead of the student')
+    p.add_argument('--bn-recalib', type=int, default=0, metavar='N',
+                   help='recalibrate BN statistics on N batches of clean pretraining tiles '
+                   '(0: keep the checkpoint\'s)')
+    p.add_argument('--bn-batch-size', type=int, default=32)
+    p.add_argument('--bn-tiles', help='folder of clean unlabeled tiles for --bn-recalib '
+                   '(default: <data root>/pretrain/rgb)')
+    p.add_argument('--seed', type=int, default=0, help='seed of the init and of the probes')
+    p.add_argument('--scene-sets', nargs='*', default=list(SCENE_SETS), choices=SCENE_SETS)
+    p.add_argument('--dense-sets', nargs='*', default=list(DENSE_SETS), choices=DENSE_SETS)
+    p.add_argument('--scene-size', type=int, default=64, help='scene tiles are resized to this')
+    p.add_argument('--dense-size', type=int, default=128, help='dense tiles (64 px) are resized '
+                   'to this before the backbone')
+    p.add_argument('--no-color', action='store_true', help='skip the colour baselines')
+    p.add_argument('--data-root', help='dataset cache root (docs/data.md)')
+    p.add_argument('--threads', type=int, help='torch threads (default: torch\'s)')
+    p.add_argument('--micro', action='store_true', help='smoke setting: every 8th scene tile, '
+                   'every 4th dense tile, at most 2 BN batches')
+    p.add_argument('--out', help='write the results as JSON to this file')
+    args = p.parse_args(argv)
+    if args.random_init == (args.checkpoint is not None):
+        p.error('give exactly one of CHECKPOINT and --random-init')
+    if args.teacher and args.random_init:
+        p.error('--teacher needs a checkpoint')
+    if args.bn_recalib < 0:
+        p.error(f'--bn-recalib must be >= 0, got {args.bn_recalib}')
+    return args
+
+
+def log(msg: str) -> None:
+    print(f'[eval_frozen {time.strftime("%H:%M:%S")}] {msg}', file=sys.stderr, flush=True)
+
+
+def scene_sets(root: Path, size: int, stride: int) -> tuple[dict, list[str]]:
+    """Train/val class-folder datasets resized to ``size``, every ``stride``-th tile."""
+    from mmpretrain.registry import DATASETS
+    from torch.utils.data import Subset
+    pipeline = [dict(type='LoadRSImage'),
+                dict(type='Resize', scale=(size, size), interpolation='bicubic'),
+                dict(type='PackInputs')]
+    sets = {s: DATASETS.build(dict(type='CustomDataset', data_root=str(root / s),
+                                   pipeline=pipeline)) for s in ('train', 'val')}
+    classes = list(sets['train'].metainfo['classes'])
+    if stride > 1:
+        sets = {s: Subset(d, range(0, len(d), stride)) for s, d in sets.items()}
+    return sets, classes
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    t0 = time.time()
+    import torch
+    from mmengine.config import Config
+    from mmengine.logging import MMLogger
+
+    from cmid_mm.evaluation import (
+        build_frozen_model,
+        evaluate_dense,
+        evaluate_dense_color,
+        extract_color_features,
+        extract_pooled_features,
+        knn_accuracy,
+        linear_probe_accuracy,
+        recalibrate_bn_on_tiles,
+    )
+    from cmid_mm.rsdata import (
+        build_cloud_segmentation,
+        build_landcover,
+        build_pretrain_tiles,
+        build_s2_classification,
+    )
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    MMLogger.get_instance('mmengine').setLevel(logging.WARNING)  # no per-parameter init log
+    micro = MICRO if args.micro else dict(scene_stride=1, dense_stride=1, bn_batches=None)
+
+    cfg = Config.fromfile(args.config)
+    model = build_frozen_model(cfg, args.checkpoint, args.teacher, args.seed)
+    result = dict(config=args.config, checkpoint=args.checkpoint,
+                  branch='random init' if args.random_init else
+                  ('teacher' if args.teacher else 'student'),
+                  seed=args.seed, bn_recalib_batches=args.bn_recalib, micro=args.micro,
+                  scene={}, color={}, dense={}, dense_color={})
+    if args.bn_recalib:
+        n = args.bn_recalib if micro['bn_batches'] is None else min(args.bn_recalib,
+                                                                    micro['bn_batches'])
+        tiles = args.bn_tiles or build_pretrain_tiles(args.data_root) / 'rgb'
+        done = recalibrate_bn_on_tiles(model, str(tiles), n, args.bn_batch_size, seed=args.seed)
+        result['bn_recalib'] = dict(tiles=str(tiles), batches=done, batch_size=args.bn_batch_size)
+        log(f'BN statistics recalibrated on {done} batches of {tiles}')
+
+    builders = dict(s2_cls=lambda: build_s2_classification(args.data_root),
+                    landcover_cls=lambda: build_landcover(args.data_root)[1],
+                    landcover=lambda: build_landcover(args.data_root)[0],
+                    cloud_seg=lambda: build_cloud_segmentation(args.data_root))
+    for name in args.scene_sets:
+        sets, classes = scene_sets(builders[name](), args.scene_size, micro['scene_stride'])
+        info = dict(classes=classes, train=len(sets['train']), val=len(sets['val']),
+                    size=args.scene_size)
+        (tf, tl), (vf, vl) = (extract_pooled_features(model, sets[s]) for s in ('train', 'val'))
+        result['scene'][name] = dict(
+            knn_top1=knn_accuracy(tf, tl, vf, vl, len(classes)),
+            linear_top1=linear_probe_accuracy(tf, tl, vf, vl, len(classes), seed=args.seed),
+            **info)
+        log(f'scene {name}: {result["scene"][name]}')
+        if not args.no_color:
+            (tf, tl), (vf, vl) = (extract_color_features(sets[s]) for s in ('train', 'val'))
+            result['color'][name] = dict(
+                knn_top1=knn_accuracy(tf, tl, vf, vl, len(classes)),
+                linear_top1=linear_probe_accuracy(tf, tl, vf, vl, len(classes), seed=args.seed),
+                **info)
+            log(f'colour {name}: {result["color"][name]}')
+    for name in args.dense_sets:
+        result['dense'][name] = evaluate_dense(model, builders[name](), size=args.dense_size,
+                                               seed=args.seed, stride=micro['dense_stride'])
+        log(f'dense {name}: mIoU {result["dense"][name]["miou"]:.2f}')
+        if not args.no_color:
+            result['dense_color'][name] = evaluate_dense_color(
+                builders[name](), seed=args.seed, stride=micro['dense_stride'])
+            log(f'dense colour {name}: mIoU {result["dense_color"][name]["miou"]:.2f}')
+    result['seconds'] = round(time.time() - t0, 1)
+
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text + '\n')
+    return result
+
+
+if __name__ == '__main__':
+    main()
