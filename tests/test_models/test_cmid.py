@@ -193,8 +193,9 @@ def test_skip_mode_needs_the_skip_optim_wrapper(files):
     model = _build(tiny_cmid_cfg(nonfinite_loss='skip'))
     plain = OptimWrapper(torch.optim.SGD([p for p in model.parameters() if p.requires_grad],
                                          lr=0.1))
-    with pytest.raises(ValueError, match="nonfinite_loss='skip' needs optim_wrapper.type="
-                                         "'SkipNonFiniteOptimWrapper', got OptimWrapper"):
+    with pytest.raises(ValueError, match=r"nonfinite_loss='skip' needs optim_wrapper.type="
+                                         r"'SkipNonFiniteOptimWrapper' \(or 'AmpOptimWrapper'\), "
+                                         r"got OptimWrapper"):
         model.train_step(make_cmid_batch(files[:2]), plain)
 
 
