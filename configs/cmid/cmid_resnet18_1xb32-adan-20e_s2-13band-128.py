@@ -1,0 +1,58 @@
+# Multispectral CMID for CPU: the ResNet-18 / 128 px recipe of
+# cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py on all 13 Sentinel-2 bands (B01..B12
+# with B8A, resampled to 10 m; cmid_mm.rsdata.sources.S2_BANDS order), from the 64
+# 128 px uint16 GeoTIFF tiles that tools/data/build_rs_datasets.py writes to
+# data/rs/pretrain/msi.
+_base_ = ['cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py']
+crop_size = 128
+num_bands = 13
+
+# Per-band statistics of the tiles on the scale LoadRSImage(uint16_scale=10000)
+# gives (reflectance), computed, not typed, by
+#   python tools/analysis_tools/band_stats.py data/rs/pretrain/msi --uint16-scale 10000
+# (64 files, 1048576 pixels, 13 bands); a test recomputes them from the tiles.
+band_mean = [0.146373, 0.118932, 0.0946148, 0.0721329, 0.0788342, 0.094493, 0.102203,
+             0.0985409, 0.10423, 0.044852, 0.00110056, 0.067177, 0.0407514]
+band_std = [0.0112748, 0.016449, 0.0190178, 0.0239256, 0.0320646, 0.0780661, 0.0935941,
+            0.0980962, 0.108198, 0.0464526, 0.000326131, 0.0830807, 0.0532959]
+
+# Short-schedule rules (see the RGB config) for N = 64 tiles, B = 32, 20 epochs:
+# 2 iterations per epoch, T = 40 -> cmid_mm.models.utils.cmid_short_schedule(64, 32, 20):
+# queue 64, EMA start weight 0.15, teacher-temperature warm-up 10 iterations.
+model = dict(
+    data_preprocessor=dict(mean=band_mean, std=band_std, to_rgb=False),
+    backbone=dict(in_channels=num_bands),
+    # the MIM target is the normalised 13-band image: the decoder predicts 13 bands
+    neck=dict(out_channels=num_bands),
+    global_head=dict(queue_len=64),
+    local_loss=dict(warmup_teacher_temp_iters=10),
+    teacher=dict(momentum=0.15),
+)
+# N-band views. The ops work on float reflectance (0..1 scale, white = max_value = 1.0;
+# values are clipped to [0, 1]). For 13 bands (cmid_mm/datasets/transforms/photometric.py):
+# - RSColorJitter: brightness scales all bands by one factor; contrast scales every band
+#   around the mean of all bands and pixels; saturation and hue are RGB notions and are
+#   skipped (so they are set to 0 here, which says so);
+# - RSToGray: a no-op for 13 bands (no luma of 13 bands), left out;
+# - RSSolarize: inverts reflectance >= 0.5 in every band (bright clouds, snow);
+# - RSGaussianBlur: every band; RSGaussNoise: variance (10, 50) on the 0..255 scale, i.e.
+#   std 0.012-0.028 reflectance in every band (large for B10 cirrus, std 0.0003).
+view_a = []
+view_b = [
+    dict(type='RSColorJitter', brightness=0.4, contrast=0.4, saturation=0., hue=0., prob=0.8),
+    dict(type='RSGaussianBlur', kernel_range=(3, 7), sigma_range=(0.1, 2.0), prob=1.0),
+    dict(type='RSGaussNoise', var_limit=(10., 50.), prob=0.6),
+    dict(type='RSSolarize', threshold=0.5, prob=0.2),
+]
+train_pipeline = [
+    dict(type='LoadRSImage', num_bands=num_bands, uint16_scale=10000, to_float32=True),
+    dict(type='Resize', scale=(crop_size, crop_size), interpolation='bicubic'),
+    dict(type='CMIDMultiView', view_pipelines=[view_a, view_b], crop_size=crop_size,
+         crop_ratio_range=(0.3, 1.0), flip_prob=0.5,
+         mask_generator=dict(type='SimMIMMaskGenerator', input_size=crop_size,
+                             mask_patch_size=32, model_patch_size=4, mask_ratio=0.6)),
+    dict(type='PackInputs', algorithm_keys=['grid', 'mask'], meta_keys=['img_path']),
+]
+train_dataloader = dict(
+    dataset=dict(data_root='data/rs/pretrain/msi', pipeline=train_pipeline,
+                 extensions=('.tif', )))
