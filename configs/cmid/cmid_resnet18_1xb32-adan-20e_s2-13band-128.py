@@ -3,18 +3,14 @@
 # with B8A, resampled to 10 m; cmid_mm.rsdata.sources.S2_BANDS order), from the 64
 # 128 px uint16 GeoTIFF tiles that tools/data/build_rs_datasets.py writes to
 # data/rs/pretrain/msi.
-_base_ = ['cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py']
+_base_ = ['cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py', '_base_/datasets/s2_13band_stats.py']
 crop_size = 128
-num_bands = 13
+num_bands = _base_.num_bands
 
-# Per-band statistics of the tiles on the scale LoadRSImage(uint16_scale=10000)
-# gives (reflectance), computed, not typed, by
-#   python tools/analysis_tools/band_stats.py data/rs/pretrain/msi --uint16-scale 10000
-# (64 files, 1048576 pixels, 13 bands); a test recomputes them from the tiles.
-band_mean = [0.146373, 0.118932, 0.0946148, 0.0721329, 0.0788342, 0.094493, 0.102203,
-             0.0985409, 0.10423, 0.044852, 0.00110056, 0.067177, 0.0407514]
-band_std = [0.0112748, 0.016449, 0.0190178, 0.0239256, 0.0320646, 0.0780661, 0.0935941,
-            0.0980962, 0.108198, 0.0464526, 0.000326131, 0.0830807, 0.0532959]
+# Per-band statistics of these tiles (reflectance scale), computed by
+# tools/analysis_tools/band_stats.py: see _base_/datasets/s2_13band_stats.py for the command.
+band_mean = _base_.band_mean
+band_std = _base_.band_std
 
 # Short-schedule rules (see the RGB config) for N = 64 tiles, B = 32, 20 epochs:
 # 2 iterations per epoch, T = 40 -> cmid_mm.models.utils.cmid_short_schedule(64, 32, 20):

@@ -136,3 +136,27 @@ def test_two_training_iterations_and_13_band_export(cfg, msi_files, tmp_path):
     res = stock.load_state_dict(sd, strict=False)
     assert not res.missing_keys and not res.unexpected_keys
     torch.testing.assert_close(stock.conv1.weight, model.backbone.conv1.weight)
+
+
+FULL = ['cmid_resnet50_4xb64-adan-200e_s2-13band.py', 'cmid_swin-base_4xb64-adan-200e_s2-13band.py']
+
+
+@pytest.mark.parametrize('name', FULL)
+def test_full_13_band_recipes_are_consistent(name, cfg, msi_files):
+    """The full ResNet-50 / Swin-B recipes: same statistics as the CPU config, 13 bands in
+    the loader, the backbone, the normalisation and the decoder; the 224 px views of a
+    real tile have 13 bands."""
+    full = Config.fromfile(str(REPO / 'configs/cmid' / name))
+    m = full.model
+    assert m.data_preprocessor.mean == cfg.model.data_preprocessor.mean
+    assert m.data_preprocessor.std == cfg.model.data_preprocessor.std
+    assert m.backbone.in_channels == m.neck.out_channels == len(m.data_preprocessor.mean) == 13
+    pipeline = full.train_dataloader.dataset.pipeline
+    assert pipeline[0]['num_bands'] == 13
+    r = dict(img_path=str(msi_files[0]))
+    for t in pipeline:
+        r = TRANSFORMS.build(t)(r)
+    assert [v.shape for v in r['inputs']] == [(13, 224, 224)] * 2
+    from cmid_mm.models.data_preprocessor import CMIDDataPreprocessor
+    pre = CMIDDataPreprocessor(**{k: v for k, v in m.data_preprocessor.items() if k != 'type'})
+    check_backbone_bands(pre, m.backbone.to_dict())
