@@ -135,3 +135,54 @@ def test_checkpoint_band_check_names_file_key_and_counts(r18, tmp_path):
     msg = str(err.value)
     assert str(exported) in msg and 'conv1.weight takes 3 input band(s)' in msg
     assert 'in_channels=13' in msg and 'rgb_to_nband.py' in msg
+
+
+def test_pretrained_init_with_other_bands_is_refused_by_name(r18, tmp_path):
+    """A 3-band export given to a stock ResNet(in_channels=13) through init_cfg: mmengine
+    skips conv1 with a log line and the tensor-count check passes; the band check names
+    the file, the key and both counts."""
+    from mmpretrain.models.backbones import ResNet
+
+    from cmid_mm.export import check_pretrained_loaded
+    from cmid_mm.export.band_adapt import check_pretrained_bands
+    _, exported, _ = r18
+
+    def build(ckpt):
+        return ResNet(depth=18, in_channels=13, init_cfg=dict(
+            type='Pretrained', checkpoint=str(ckpt), prefix='backbone.'))
+
+    model = build(exported)
+    model.init_weights()
+    check_pretrained_loaded(model)  # 1 tensor of ~100 missing: not seen by the count
+    with pytest.raises(BandMismatchError) as err:
+        check_pretrained_bands(model)
+    msg = str(err.value)
+    assert str(exported) in msg and 'backbone.conv1.weight takes 3 input band(s)' in msg
+    assert 'conv1.weight of the model expects in_channels=13' in msg
+    adapted = tmp_path / 'r18_13.pth'
+    assert adapt_checkpoint(exported, adapted, 13, S2_RGB).ok
+    model = build(adapted)
+    assert check_pretrained_bands(model) == 1
+    model.init_weights()
+    torch.testing.assert_close(
+        model.conv1.weight, safe_load_checkpoint(adapted)['state_dict']['backbone.conv1.weight'])
+
+
+def test_model_level_pretrained_band_check_mmseg(r18, tmp_path):
+    """mmseg EncoderDecoder with pretrained= (no prefix) and a 13-band backbone."""
+    from mmengine.config import ConfigDict
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    from cmid_mm.export.band_adapt import check_pretrained_bands
+    ckpt, _, _ = r18
+    plain = tmp_path / 'r18_plain.pth'
+    assert extract(ckpt, plain, target='mmseg', prefix='').ok
+    init_default_scope('mmseg')
+    cfg = ConfigDict(type='EncoderDecoder', pretrained=str(plain),
+                     backbone=dict(type='ResNet', depth=18, in_channels=13),
+                     decode_head=dict(type='FCNHead', in_channels=512, channels=16,
+                                      num_classes=2, in_index=3))
+    model = MODELS.build(cfg)
+    with pytest.raises(BandMismatchError, match=r'conv1.weight takes 3 input band\(s\)'):
+        check_pretrained_bands(model)
