@@ -186,3 +186,21 @@ def test_model_level_pretrained_band_check_mmseg(r18, tmp_path):
     model = MODELS.build(cfg)
     with pytest.raises(BandMismatchError, match=r'conv1.weight takes 3 input band\(s\)'):
         check_pretrained_bands(model)
+
+
+def test_whole_model_pretrained_band_check(r18):
+    """A classifier whose own init_cfg loads the export (keys backbone.conv1.weight)."""
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+
+    from cmid_mm.export.band_adapt import check_pretrained_bands
+    _, exported, _ = r18
+    init_default_scope('mmpretrain')
+    model = MODELS.build(dict(
+        type='ImageClassifier', init_cfg=dict(type='Pretrained', checkpoint=str(exported)),
+        backbone=dict(type='ResNet', depth=18, in_channels=13),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=2, in_channels=512)))
+    with pytest.raises(BandMismatchError, match='backbone.conv1.weight of the model expects '
+                                                'in_channels=13'):
+        check_pretrained_bands(model)
