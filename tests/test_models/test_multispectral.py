@@ -160,3 +160,33 @@ def test_full_13_band_recipes_are_consistent(name, cfg, msi_files):
     from cmid_mm.models.data_preprocessor import CMIDDataPreprocessor
     pre = CMIDDataPreprocessor(**{k: v for k, v in m.data_preprocessor.items() if k != 'type'})
     check_backbone_bands(pre, m.backbone.to_dict())
+
+
+def test_band_stats_command_writes_the_config_snippet(msi_files, tmp_path, capsys):
+    import shutil
+
+    from tools.analysis_tools import band_stats as tool
+    root = tmp_path / 'tiles'
+    root.mkdir()
+    for f in msi_files[:2]:
+        shutil.copy(f, root / f.name)
+    out = tmp_path / 'stats.py'
+    assert tool.main([str(root), '--uint16-scale', '10000', '--out', str(out)]) == 0
+    text = out.read_text()
+    assert text.startswith(f'# python tools/analysis_tools/band_stats.py {root} '
+                           f'--uint16-scale 10000 --out {out}\n')
+    values: dict = {}
+    exec(compile(text, str(out), 'exec'), values)  # the snippet is config text
+    mean, std, _ = band_stats(msi_files[:2], uint16_scale=10000)
+    np.testing.assert_allclose(values['band_mean'], mean, rtol=1e-5)
+    np.testing.assert_allclose(values['band_std'], std, rtol=1e-5)
+    # a folder mixing 13-band tiles and an RGB subset of one names both files
+    import rasterio
+    with rasterio.open(msi_files[0]) as src:
+        profile, rgb = src.profile, src.read([4, 3, 2])
+    profile.update(count=3)
+    with rasterio.open(root / 'zz_rgb.tif', 'w', **profile) as dst:
+        dst.write(rgb)
+    assert tool.main([str(root)]) == 1
+    err = capsys.readouterr().err
+    assert 'zz_rgb.tif has 3 band(s)' in err and f'{msi_files[0].name} has 13' in err
