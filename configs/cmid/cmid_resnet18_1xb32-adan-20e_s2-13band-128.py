@@ -24,21 +24,28 @@ model = dict(
     local_loss=dict(warmup_teacher_temp_iters=10),
     teacher=dict(momentum=0.15),
 )
-# N-band views. The ops work on float reflectance (0..1 scale, white = max_value = 1.0;
-# values are clipped to [0, 1]). For 13 bands (cmid_mm/datasets/transforms/photometric.py):
+# N-band views. The ops work on float reflectance (white = max_value = 1.0; values are
+# clipped to [0, 1]). What each does with 13 bands (cmid_mm/datasets/transforms/photometric.py):
 # - RSColorJitter: brightness scales all bands by one factor; contrast scales every band
 #   around the mean of all bands and pixels; saturation and hue are RGB notions and are
-#   skipped (so they are set to 0 here, which says so);
-# - RSToGray: a no-op for 13 bands (no luma of 13 bands), left out;
-# - RSSolarize: inverts reflectance >= 0.5 in every band (bright clouds, snow);
-# - RSGaussianBlur: every band; RSGaussNoise: variance (10, 50) on the 0..255 scale, i.e.
-#   std 0.012-0.028 reflectance in every band (large for B10 cirrus, std 0.0003).
+#   skipped for N != 3 (set to 0 here, which says so);
+# - RSToGray: a no-op for N != 3 (no luma of 13 bands): left out;
+# - RSGaussianBlur: every band, as for RGB;
+# - RSGaussNoise: one variance for all bands, given on the 0..255 scale of the reference's
+#   stretched RGB. There 255 spans the 2-98 % range of the visible bands, ~0.08
+#   reflectance on these tiles (B02-B04: 0.04-0.13), so the reference's (10, 50) becomes
+#   (10, 50) x 0.08^2 = (0.064, 0.32): std 0.001-0.002 reflectance, about 0.1 of a visible
+#   band's std, as in the RGB recipe (the unscaled (10, 50) gives std 0.012-0.028, about
+#   one std of B01-B04). B10 (cirrus, std 0.0003) is still dominated by the noise;
+# - RSSolarize: left out. Its one threshold (a fraction of white) on reflectance either
+#   inverts nothing (0.5: no pixel of these tiles reaches it in B01-B12 except 0.08 % of
+#   B8A) or maps dark bands to ~1 - x, far outside their range; the reference's
+#   "invert the upper half of the stretched range" needs a per-band threshold.
 view_a = []
 view_b = [
     dict(type='RSColorJitter', brightness=0.4, contrast=0.4, saturation=0., hue=0., prob=0.8),
     dict(type='RSGaussianBlur', kernel_range=(3, 7), sigma_range=(0.1, 2.0), prob=1.0),
-    dict(type='RSGaussNoise', var_limit=(10., 50.), prob=0.6),
-    dict(type='RSSolarize', threshold=0.5, prob=0.2),
+    dict(type='RSGaussNoise', var_limit=(0.064, 0.32), prob=0.6),
 ]
 train_pipeline = [
     dict(type='LoadRSImage', num_bands=num_bands, uint16_scale=10000, to_float32=True),

@@ -190,3 +190,18 @@ def test_band_stats_command_writes_the_config_snippet(msi_files, tmp_path, capsy
     assert tool.main([str(root)]) == 1
     err = capsys.readouterr().err
     assert 'zz_rgb.tif has 3 band(s)' in err and f'{msi_files[0].name} has 13' in err
+
+
+def test_strong_view_ops_for_13_bands(cfg, msi_files):
+    """What the config documents: no RGB-only ops, noise of ~0.1 visible-band std."""
+    view_b = cfg.train_pipeline[2]['view_pipelines'][1]
+    types = [t['type'] for t in view_b]
+    assert 'RSToGray' not in types and 'RSSolarize' not in types
+    jitter = view_b[types.index('RSColorJitter')]
+    assert jitter['saturation'] == 0 and jitter['hue'] == 0
+    noise = TRANSFORMS.build({**view_b[types.index('RSGaussNoise')], 'prob': 1.0})
+    img = TRANSFORMS.build(cfg.train_pipeline[0])(dict(img_path=str(msi_files[0])))['img']
+    np.random.seed(0)
+    diff = noise(dict(img=img.copy()))['img'] - img
+    assert 0.0008 < diff[..., 1:4].std() < 0.0025  # std 0.001-0.002 reflectance
+    assert diff[..., 1:4].std() < 0.2 * img[..., 1:4].reshape(-1, 3).std(0).max()
