@@ -50,6 +50,12 @@ class LoadRSImage(BaseTransform):
     Args:
         to_float32: return float32 (otherwise the file's dtype, e.g. uint8 or uint16).
         bands: 1-based band indices to read (e.g. ``[4, 3, 2]``), None = all.
+        num_bands: the band count the model expects (e.g. 13 for a 13-band
+            Sentinel-2 config), None = not checked. An image that yields
+            another count (after ``bands`` and alpha removal, before the
+            gray-to-3 repeat) is refused with a :class:`BadImageError` naming
+            the file, the expected and the found count; with ``bands`` it
+            must equal ``len(bands)``.
         channel_order: 'rgb' (file order) or 'bgr' (reverse a 3-channel image).
         uint16_scale: mapping of images deeper than 8 bits (integer dtypes
             other than uint8): 'none' / None keeps the values, a number
@@ -79,6 +85,7 @@ class LoadRSImage(BaseTransform):
     def __init__(self,
                  to_float32: bool = False,
                  bands: Sequence[int] | None = None,
+                 num_bands: int | None = None,
                  channel_order: str = 'rgb',
                  uint16_scale: str | float | None = 'none',
                  keep_channels: bool = False,
@@ -98,6 +105,14 @@ class LoadRSImage(BaseTransform):
             raise ValueError(f'LoadRSImage: uint16_scale must be positive, got {uint16_scale}')
         if bands is not None and (not len(bands) or min(int(b) for b in bands) < 1):
             raise ValueError(f'LoadRSImage: bands are 1-based indices, got {bands}')
+        if num_bands is not None and (not _is_number(num_bands) or int(num_bands) != num_bands
+                                      or num_bands < 1):
+            raise ValueError(f'LoadRSImage: num_bands must be a positive integer, got '
+                             f'{num_bands!r}')
+        if num_bands is not None and bands is not None and len(bands) != num_bands:
+            raise ValueError(f'LoadRSImage: num_bands={num_bands} but bands={list(bands)} '
+                             f'selects {len(bands)} band(s)')
+        self.num_bands = None if num_bands is None else int(num_bands)
         self.nodata = _check_nodata(nodata)
         if not (nodata_value in ('file', None) or _is_number(nodata_value)):
             raise ValueError("LoadRSImage: nodata_value must be 'file', None or a number, "
@@ -115,6 +130,10 @@ class LoadRSImage(BaseTransform):
     def _read(self, path: str) -> np.ndarray:
         """Decode ``path`` and apply the no-data rule; (H, W, C) in file order."""
         img, declared = decode_rs(path, self.bands, self.backend_args)
+        found = 1 if img.ndim == 2 else img.shape[-1]
+        if self.num_bands is not None and found != self.num_bands:
+            raise BadImageError(path, f'expected {self.num_bands} band(s) (LoadRSImage '
+                                      f'num_bands={self.num_bands}), found {found}')
         if self.nodata_value != 'file':
             declared = [self.nodata_value] * img.shape[-1]
         bad = invalid_mask(img, declared)
@@ -159,6 +178,7 @@ class LoadRSImage(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(to_float32={self.to_float32}, bands={self.bands}, '
+                f'num_bands={self.num_bands}, '
                 f"channel_order='{self.channel_order}', uint16_scale={self.uint16_scale}, "
                 f'keep_channels={self.keep_channels}, nodata={self.nodata!r}, '
                 f'nodata_value={self.nodata_value!r}, skip_bad_images={self.skip_bad_images}, '
