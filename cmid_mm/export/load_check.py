@@ -163,5 +163,7 @@ class PretrainedLoadCheckHook(Hook):
             return
         from mmengine.model import is_model_wrapper
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        from .band_adapt import check_pretrained_bands  # band_adapt imports this module
+        check_pretrained_bands(model)  # a wrong band count first: it names both counts
         for r in check_pretrained_loaded(model, self.min_fraction):
             runner.logger.info(f'PretrainedLoadCheckHook: {r.describe()}')

@@ -108,3 +108,17 @@ def test_config_statistics_vs_backbone_in_channels():
         check_backbone_bands(CMIDDataPreprocessor(mean=[0.] * 3, std=[1.] * 3), swin)
     with pytest.raises(BandCountError, match='in_channels=4'):
         check_backbone_bands(pre13, dict(type='ResNet', in_channels=4))
+
+
+def test_cmid_build_refuses_statistics_of_another_band_count():
+    """The model build itself runs the check: 13 mean/std values for a 3-band backbone."""
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+
+    from cmid_mm.models.data_preprocessor import BandCountError
+    from tests.helpers import tiny_cmid_cfg
+    init_default_scope('mmpretrain')
+    cfg = tiny_cmid_cfg(data_preprocessor=dict(type='CMIDDataPreprocessor', mean=[0.] * 13,
+                                               std=[1.] * 13))
+    with pytest.raises(BandCountError, match='model.backbone.in_channels=3'):
+        MODELS.build(cfg)

@@ -11,6 +11,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..data_preprocessor import check_backbone_bands
 from ..utils import position_match
 from .cmid_checks import check_dims, check_loss_weights, check_num_matches, check_teacher
 
@@ -117,6 +118,7 @@ class CMID(BaseSelfSupervisor):
         data_preprocessor = data_preprocessor or dict(type='CMIDDataPreprocessor')
         super().__init__(backbone=backbone, neck=neck, head=head,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        check_backbone_bands(self.data_preprocessor, self.backbone)
         check_dims(self.backbone, neck, projector, global_head, local_head, local_loss)
         self.projector = MODELS.build(projector)
         self.global_head = MODELS.build(global_head)
