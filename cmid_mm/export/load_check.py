@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 from torch import nn
 
+from .band_adapt import FIRST_CONV_KEYS, BandMismatchError
 from .errors import ConversionError
 from .keys import prefix_summary
-from .writer import load_checkpoint_file
+from .writer import BACKBONE_PREFIX, load_checkpoint_file
 
 
 class PretrainedLoadError(ConversionError):
@@ -163,7 +165,57 @@ class PretrainedLoadCheckHook(Hook):
             return
         from mmengine.model import is_model_wrapper
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        from .band_adapt import check_pretrained_bands  # band_adapt imports this module
         check_pretrained_bands(model)  # a wrong band count first: it names both counts
         for r in check_pretrained_loaded(model, self.min_fraction):
             runner.logger.info(f'PretrainedLoadCheckHook: {r.describe()}')
+
+
+def check_pretrained_bands(model: nn.Module) -> int:
+    """Refuse a ``Pretrained`` init whose checkpoint has another band count than its module.
+
+    mmengine's loader skips a tensor of another shape with a log line only, so a
+    3-band checkpoint given to a backbone built with ``in_channels=13`` leaves
+    the first layer random while every other tensor loads (and
+    :func:`check_pretrained_loaded`, which counts tensors, passes).
+    For every submodule with a ``Pretrained`` ``init_cfg`` pointing to a local
+    file, this compares the input channels of the module's first layer
+    (``conv1`` / ``stem.0`` / ``patch_embed.projection``, also under
+    ``backbone.``) with the file's tensor that the loader maps to it. Callable
+    before or after ``init_weights()``.
+
+    Returns:
+        The number of first layers checked.
+
+    Raises:
+        BandMismatchError: naming the file, its key, its band count, the module
+            and the module's ``in_channels``.
+    """
+    checked = 0
+    for name, module in model.named_modules():
+        for cfg in _pretrained_cfgs(module):
+            path = str(cfg['checkpoint'])
+            if not Path(path).is_file():
+                continue
+            own = module.state_dict()
+            firsts = [k for k in own for fk in FIRST_CONV_KEYS
+                      if k in (fk, BACKBONE_PREFIX + fk) and own[k].dim() == 4]
+            if not firsts:
+                continue
+            ckpt = load_checkpoint_file(path)
+            state = ckpt.get('state_dict', ckpt.get('model', ckpt))
+            strip = _strips_backbone_prefix(module)
+            for key in firsts:
+                hit = next((c for c in _candidates(key, cfg.get('prefix'), strip)
+                            if c in state), None)
+                if hit is None:
+                    continue
+                checked += 1
+                found, expected = int(state[hit].shape[1]), int(own[key].shape[1])
+                if found != expected:
+                    hint = (' (adapt it with tools/model_converters/rgb_to_nband.py)'
+                            if found == 3 else '')
+                    raise BandMismatchError(
+                        f'{path}: {hit} takes {found} input band(s), but '
+                        f'{(name + ".") if name else ""}{key} of the model expects '
+                        f'in_channels={expected}{hint}')
+    return checked

@@ -144,7 +144,7 @@ def test_pretrained_init_with_other_bands_is_refused_by_name(r18, tmp_path):
     from mmpretrain.models.backbones import ResNet
 
     from cmid_mm.export import check_pretrained_loaded
-    from cmid_mm.export.band_adapt import check_pretrained_bands
+    from cmid_mm.export.load_check import check_pretrained_bands
     _, exported, _ = r18
 
     def build(ckpt):
@@ -174,7 +174,7 @@ def test_model_level_pretrained_band_check_mmseg(r18, tmp_path):
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
 
-    from cmid_mm.export.band_adapt import check_pretrained_bands
+    from cmid_mm.export.load_check import check_pretrained_bands
     ckpt, _, _ = r18
     plain = tmp_path / 'r18_plain.pth'
     assert extract(ckpt, plain, target='mmseg', prefix='').ok
@@ -193,7 +193,7 @@ def test_whole_model_pretrained_band_check(r18):
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
 
-    from cmid_mm.export.band_adapt import check_pretrained_bands
+    from cmid_mm.export.load_check import check_pretrained_bands
     _, exported, _ = r18
     init_default_scope('mmpretrain')
     model = MODELS.build(dict(
