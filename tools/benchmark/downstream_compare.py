@@ -265,21 +265,22 @@ def main(argv: list[str] | None = None) -> dict:
     if args.mocov2_ckpt:
         inits['mocov2'] = prepare_mocov2(Path(args.mocov2_ckpt), work / 'init' / 'mocov2_mmseg.pth')
 
-    results: dict = {}
-    for init, init_file in inits.items():
-        cfg = write_leaf_config(work / init / 'config.py', Path(args.config).resolve(), data_root,
-                                args.iters, init_file, subset)
-        runs = []
-        for seed in args.seeds:
-            run = run_one(cfg, work / init / f'seed{seed}', seed, args.threads, args.force)
+    cfgs = {init: write_leaf_config(work / init / 'config.py', Path(args.config).resolve(),
+                                    data_root, args.iters, init_file, subset)
+            for init, init_file in inits.items()}
+    runs: dict[str, list] = {init: [] for init in inits}
+    for seed in args.seeds:  # seed-major: an interrupted benchmark still has paired runs
+        for init, init_file in inits.items():
+            run = run_one(cfgs[init], work / init / f'seed{seed}', seed, args.threads, args.force)
             if init_file is not None and not run['load_check']:
                 raise RuntimeError(f'{work / init / f"seed{seed}"}: no PretrainedLoadCheckHook '
                                    f'line in the log: the {init} weights were not checked')
             log(f'{init} seed {seed}: mIoU {run["mIoU"]:.2f} ({run["seconds"]} s) '
                 f'{"; ".join(run["load_check"])}')
-            runs.append(run)
-        results[init] = dict(init_file=None if init_file is None else str(init_file),
-                             config=str(cfg), runs=runs, summary=summarise(runs))
+            runs[init].append(run)
+    results = {init: dict(init_file=None if init_file is None else str(init_file),
+                          config=str(cfgs[init]), runs=runs[init], summary=summarise(runs[init]))
+               for init, init_file in inits.items()}
 
     meta = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
                 host=f'{platform.machine()}, {os.cpu_count()} CPUs, {args.threads} thread(s)/run',
