@@ -77,7 +77,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--iters', type=int, default=200, help='training iterations per run')
     p.add_argument('--config', default=str(CONFIG), help='the fine-tune config')
     p.add_argument('--data-root', help='root of the rsdata builders (default: their default)')
-    p.add_argument('--work-dir', default='work_dirs/downstream_compare')
+    p.add_argument('--work-dir', help='default: work_dirs/downstream_compare[_micro]')
     p.add_argument('--out', help='markdown file whose downstream_compare section gets the table')
     p.add_argument('--micro', action='store_true',
                    help=f'smoke run: {MICRO["iters"]} iterations, seed 0, '
@@ -88,6 +88,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.micro:
         args.iters, args.seeds = MICRO['iters'], MICRO['seeds']
+    args.work_dir = args.work_dir or ('work_dirs/downstream_compare'
+                                      + ('_micro' if args.micro else ''))
     if args.iters < 1:
         p.error(f'--iters must be >= 1, got {args.iters}')
     return args
