@@ -2,7 +2,7 @@
 
 Fine-tunes mmseg's stock FCN R18-d8 (``mmseg::fcn/fcn_r18-d8_4xb2-80k_cityscapes-512x1024.py``
 with the documented overrides of docs/downstream.md, in
-``configs/benchmarks/segmentation/fcn_r18-d8_1xb8-200i_landcover-64x64.py``) on the
+``configs/benchmarks/downstream_compare/fcn_r18-d8_1xb8-200i_landcover-64x64.py``) on the
 real 7-class Raleigh land-cover tiles (``cmid_mm.rsdata.build_landcover``:
 Landsat 7, 64 x 64 tiles, spatially held-out val strip), once per
 initialisation and seed, and reports the val mIoU (mean +- sample std over
@@ -55,7 +55,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIG = (REPO / 'configs' / 'benchmarks' / 'segmentation'
+CONFIG = (REPO / 'configs' / 'benchmarks' / 'downstream_compare'
           / 'fcn_r18-d8_1xb8-200i_landcover-64x64.py')
 TRAIN = REPO / 'tools' / 'train.py'
 DISPLAY = {'random': 'random init', 'cmid': 'CMID', 'mocov2': 'MoCo v2'}
