@@ -1,13 +1,16 @@
 """tools/benchmark/ssl_compare.py: the same-budget SSL comparison, end to end on a micro setting.
 
-One micro run (8 real tiles, batch 4, 1 epoch, every 8th eval tile) pretrains CMID, MoCo v2,
-BYOL and SimMIM through mmengine's Runner in child processes and scores them with the shared
-kNN / linear probe; the tests check the table, the shared budget and the outputs it leaves.
+One micro run (8 corpus tiles, batch 4, 12 steps, seeds 0 and 1, eval_frozen --micro on s2_cls
+and cloud_seg) pretrains CMID, MoCo v2, BYOL, SimMIM and the three CMID ablations through
+mmengine's Runner in child processes and scores every backbone, random init and the colour
+baseline with eval_frozen.py; the tests check the tables, the shared budget, the short-schedule
+rules, the one BN protocol and the outputs it leaves.
 """
 from __future__ import annotations
 
 import json
 import math
+import statistics
 
 import pytest
 import torch
@@ -16,6 +19,9 @@ from mmengine.config import Config
 from tools.benchmark import ssl_compare as sc
 
 TRAINED = ('cmid', 'mocov2', 'byol', 'simmim')
+ABLATIONS = ('cmid_rec', 'cmid_global', 'cmid_local')
+SEEDS = (0, 1)
+SCORE_KEYS = {'s2_cls/knn', 's2_cls/linear', 'cloud_seg/miou'}  # the micro eval sets
 PRE = '# Benchmarks\n\nIntro text.\n\n'
 POST = '\n\n## Step profile\n\nkept as is\n'
 
@@ -26,58 +32,99 @@ def micro(tmp_path_factory, pretrain_tiles, s2_cls_root):
     out = work / 'bench.md'
     start, end = sc.markers('cpu')
     out.write_text(f'{PRE}{start}\nan old table\n{end}{POST}')
-    results = sc.main(['--micro', '--work-dir', str(work), '--out', str(out)])
+    results = sc.main(['--micro', '--seeds', *map(str, SEEDS), '--work-dir', str(work),
+                       '--out', str(out)])
     return results, work, out
 
 
-def test_every_method_has_a_row(micro):
+def _rows(results, run):
+    return [r for r in results['rows'] if r['run'] == run and 'scores' in r]
+
+
+def test_every_row_has_scene_and_dense_scores(micro):
     results, _, _ = micro
-    rows = {r['method']: r for r in results['rows']}
-    assert set(rows) == {'random', 'mae', *TRAINED}
-    assert 'ViT' in rows['mae']['skipped']
-    for m in ('random', *TRAINED):
-        for key in ('knn_top1', 'linear_top1'):
-            assert 0.0 <= rows[m][key] <= 100.0 and math.isfinite(rows[m][key]), (m, key)
-    for m in TRAINED:
-        r = rows[m]
-        assert r['iters_per_epoch'] == 2  # 8 tiles / batch 4, drop_last
-        assert len(r['epoch_seconds']) == 1 and r['s_per_epoch'] > 0
-        assert r['cpu_s_per_epoch'] > 0 and len(r['loadavg_1min']) == 1
-        assert r['torch_threads'] == 1  # the CPU profile's one thread per training process
-        assert r['peak_rss_mib'] > 100  # a torch process, in MiB
-        assert math.isfinite(r['loss_first_epoch'])
-    assert set(rows['cmid']['loss_terms']) == {'loss', 'loss_rec', 'loss_global', 'loss_local'}
-    first, last = rows['cmid']['loss_terms']['loss']
-    assert first == last == rows['cmid']['loss_first_epoch']  # one epoch: the same mean
-    # the eval subset: every 8th of the s2_cls tiles, 3 classes
-    assert results['settings']['classes'] == ['bare_built', 'vegetation', 'water']
-    assert results['settings']['tiles'] == 8
+    summary = {e['run']: e for e in results['summary']}
+    assert set(summary) == {'colour', 'random', *TRAINED, *ABLATIONS}
+    assert [r['skipped'] for r in results['rows'] if r.get('skipped')] == [
+        sc.MAE_REASON.format(backbone='ResNet-18')]
+    assert not any(r.get('error') for r in results['rows'])
+    for run, e in summary.items():
+        assert set(e['scores']) == SCORE_KEYS, run
+        for key, s in e['scores'].items():
+            assert 0.0 <= s['mean'] <= 100.0 and math.isfinite(s['mean']), (run, key)
+        assert e['seeds'] == ([SEEDS[0]] if run in ABLATIONS else list(SEEDS)), run
+    for run in (*TRAINED, *ABLATIONS):
+        for r in _rows(results, run):
+            assert r['steps'] == 12 and r['iters_per_epoch'] == 2  # 8 tiles / batch 4
+            assert r['s_per_step'] > 0 and r['cpu_minutes'] > 0 and r['peak_rss_mib'] > 100
+            assert r['torch_threads'] == 1
+    assert set(_rows(results, 'cmid')[0]['loss_terms']) == {
+        'loss', 'loss_rec', 'loss_global', 'loss_local'}
 
 
-def test_table_replaces_only_its_section(micro):
+def test_seeds_give_mean_and_std(micro):
     results, _, out = micro
-    text = out.read_text()
-    start, end = sc.markers('cpu')
-    assert text.startswith(PRE) and text.endswith(POST)
-    assert text.count(start) == 1 and text.count(end) == 1 and 'an old table' not in text
-    section = text.split(start)[1].split(end)[0]
-    assert results['command'] in section
-    header = ('| method | backbone | kNN top-1 (%) | linear top-1 (%) | s / epoch | CPU s / epoch '
-              '| peak RSS (MiB) |')
-    assert section.count(header) == 1
-    body = [line for line in section.splitlines() if line.startswith('| ')][1:]
-    assert [line.split('|')[1].strip() for line in body] == [
-        'random init', 'CMID', 'MoCo v2', 'BYOL', 'SimMIM']
-    row = {r['method']: r for r in results['rows']}['cmid']
-    assert f'| CMID | ResNet-18 | {row["knn_top1"]:.1f} | {row["linear_top1"]:.1f} |' in section
-    assert 'MAE (ResNet-18): MAE needs a ViT' in section
-    saved = json.loads((out.parent / 'results.json').read_text())
-    assert saved['rows'] == json.loads(json.dumps(results['rows']))
+    section = out.read_text()
+    for e in results['summary']:
+        rows = _rows(results, e['run'])
+        assert sorted(r['seed'] for r in rows) == e['seeds']
+        for key, s in e['scores'].items():
+            vals = [r['scores'][key] for r in rows]
+            assert s['mean'] == pytest.approx(statistics.fmean(vals))
+            if len(vals) > 1:
+                assert s['std'] == pytest.approx(statistics.stdev(vals))
+                assert f'{s["mean"]:.1f} ± {s["std"]:.1f}' in section
+            else:
+                assert s['std'] is None
+    # the seeds differ: the random-init features of seed 0 and 1 are different networks
+    r0, r1 = (json.loads((out.parent / 'resnet18/random' / f'seed{s}' / 'eval.json').read_text())
+              for s in SEEDS)
+    assert r0['seed'] == 0 and r1['seed'] == 1
+    assert r0['dense']['cloud_seg']['miou'] != r1['dense']['cloud_seg']['miou']
 
 
-def test_all_methods_share_the_budget(micro):
-    _, work, _ = micro
-    cfgs = {m: Config.fromfile(str(work / 'resnet18' / m / 'config.py')) for m in TRAINED}
+def test_ablation_rows_train_with_their_loss_weights(micro):
+    results, work, _ = micro
+    for run in ('cmid', *ABLATIONS):
+        cfg = Config.fromfile(str(work / 'resnet18' / run / 'seed0' / 'config.py'))
+        want = sc.ALL_TERMS if run == 'cmid' else sc.ABLATIONS[run]
+        assert cfg.model.loss_weights == want, run
+        assert _rows(results, run)[0]['loss_weights'] == want
+    # the weights reach the trained model: zero-weight terms log 0, the kept term does not
+    for run, kept in (('cmid_rec', 'loss_rec'), ('cmid_global', 'loss_global'),
+                      ('cmid_local', 'loss_local')):
+        terms = _rows(results, run)[0]['loss_terms']
+        for term in ('loss_rec', 'loss_global', 'loss_local'):
+            first, last = terms[term]
+            if term == kept:
+                assert first > 0 and last > 0, (run, term)
+            else:
+                assert first == last == 0.0, (run, term)
+    terms = _rows(results, 'cmid')[0]['loss_terms']
+    assert all(terms[t][0] > 0 for t in ('loss_rec', 'loss_global', 'loss_local'))
+
+
+def test_one_bn_protocol_and_eval_config_for_every_row(micro):
+    results, work, _ = micro
+    corpus = str(results['rows'][-1]['bn_recalib']['tiles'])
+    assert 'corpus' in corpus
+    evals = sorted(work.glob('resnet18/*/seed*/eval.json'))
+    assert len(evals) == len(SEEDS) * (1 + len(TRAINED)) + len(ABLATIONS)
+    for path in evals:
+        r = json.loads(path.read_text())
+        assert r['config'] == str(work / 'resnet18' / 'eval_config.py'), path
+        assert r['bn_recalib_batches'] == 2 and r['micro'] is True, path
+        assert r['bn_recalib'] == dict(tiles=corpus, batches=2, batch_size=32), path
+        assert r['branch'] == ('random init' if 'random' in path.parts else 'student'), path
+    for row in results['rows']:
+        if 'scores' in row and row['run'] != 'colour':
+            assert row['bn_recalib'] == dict(tiles=corpus, batches=2, batch_size=32), row['run']
+
+
+def test_all_methods_share_the_budget_and_get_their_rules(micro):
+    results, work, _ = micro
+    cfgs = {m: Config.fromfile(str(work / 'resnet18' / m / 'seed1' / 'config.py'))
+            for m in TRAINED}
     types = {m: c.model.type for m, c in cfgs.items()}
     assert types == {'cmid': 'CMID', 'mocov2': 'MoCo', 'byol': 'BYOL', 'simmim': 'SimMIM'}
 
@@ -88,31 +135,88 @@ def test_all_methods_share_the_budget(micro):
     shared = {m: (c.train_dataloader.batch_size, c.train_dataloader.dataset.data_root,
                   c.train_dataloader.dataset.indices, c.train_cfg.max_epochs,
                   c.randomness.seed, c.optim_wrapper.optimizer.type,
-                  c.optim_wrapper.optimizer.lr, c.param_scheduler, normalisation(c))
+                  c.optim_wrapper.optimizer.lr, c.param_scheduler, normalisation(c),
+                  c.model.backbone.stem_channels, c.model.backbone.base_channels)
               for m, c in cfgs.items()}
     assert len(set(map(str, shared.values()))) == 1, shared
-    assert shared['cmid'][0] == 4 and shared['cmid'][3] == 1 and shared['cmid'][5] == 'Adan'
-    # the same crop size everywhere: 128 px views / masks
-    assert cfgs['mocov2'].train_dataloader.dataset.pipeline[1].transforms[0][0].scale == 128
-    assert cfgs['simmim'].train_dataloader.dataset.pipeline[-2].input_size == 128
-    assert cfgs['cmid'].train_dataloader.dataset.pipeline[-2].crop_size == 128
+    assert shared['cmid'][0] == 4 and shared['cmid'][3] == 6 and shared['cmid'][4] == 1
+    assert 'corpus' in shared['cmid'][1] and shared['cmid'][9] == 16
+    # the same 96 px views / masks everywhere
+    assert cfgs['mocov2'].train_dataloader.dataset.pipeline[1].transforms[0][0].scale == 96
+    assert cfgs['simmim'].train_dataloader.dataset.pipeline[-2].input_size == 96
+    assert cfgs['cmid'].train_dataloader.dataset.pipeline[-2].crop_size == 96
+    # short-schedule rules for 8 tiles, batch 4, 6 epochs = 12 steps
+    from cmid_mm.models.utils import cmid_short_schedule
+    rules = cmid_short_schedule(8, 4, 6)
+    cm = cfgs['cmid'].model
+    assert cm.global_head.queue_len == rules['global_head']['queue_len']
+    assert cm.teacher.momentum == rules['teacher']['momentum'] == 0.5
+    assert cm.local_loss.warmup_teacher_temp_iters == 3
+    assert cm.local_loss.warmup_teacher_temp_epochs is None
+    assert cfgs['mocov2'].model.queue_len == 4  # >= one step's 4 keys
+    assert cfgs['mocov2'].model.momentum == 0.25  # 3 / 12
+    assert cfgs['byol'].model.base_momentum == 0.5  # 6 / 12
+    assert results['settings']['rules']['simmim'] == {}
 
 
-def test_saved_backbones_load_into_stock_resnet18(micro):
+def test_saved_backbones_load_into_the_eval_model(micro):
     from mmpretrain.models import ResNet
     _, work, _ = micro
-    net = ResNet(depth=18, out_indices=(3, ))
-    for m in TRAINED:
-        state = torch.load(work / 'resnet18' / m / 'backbone.pth', weights_only=True)
+    for m in (*TRAINED, *ABLATIONS):
+        state = torch.load(work / 'resnet18' / m / 'seed0' / 'backbone.pth', weights_only=True)
         state.pop('mask_token', None)
-        assert net.load_state_dict(state, strict=True) is not None, m
+        net = ResNet(depth=18, stem_channels=16, base_channels=16, out_indices=(3, ))
+        missing, unexpected = net.load_state_dict(state, strict=True)
+        assert not missing and not unexpected, m
+        loaded = net.state_dict()
+        assert loaded.keys() == state.keys(), m
+        assert all(torch.equal(loaded[k], v) for k, v in state.items()), m
+        assert state['layer4.1.conv2.weight'].shape == (128, 128, 3, 3)  # width 16 x 8
 
 
-def test_shared_schedule_and_section_writer(tmp_path):
+def test_table_replaces_only_its_section(micro):
+    results, _, out = micro
+    text = out.read_text()
+    start, end = sc.markers('cpu')
+    assert text.startswith(PRE) and text.endswith(POST)
+    assert text.count(start) == 1 and text.count(end) == 1 and 'an old table' not in text
+    section = text.split(start)[1].split(end)[0]
+    assert results['command'] in section
+    header = ('| features | backbone | s2_cls kNN | s2_cls linear | cloud_seg mIoU | steps | '
+              's / step | CPU min / run |')
+    assert section.count(header) == 1
+    tables = [[line.split('|')[1].strip() for line in block.splitlines()
+               if line.startswith('| ')][1:] for block in section.split('\n\n') if '| ' in block]
+    assert tables == [['colour baseline', 'random init', 'CMID', 'MoCo v2', 'BYOL', 'SimMIM'],
+                      ['reconstruction only', 'global only', 'local only', 'all three']]
+    assert '| reconstruction only | rec 1, local 0, global 0 | ResNet-18 |' in section
+    assert 'MAE (ResNet-18): MAE needs a ViT' in section
+    saved = json.loads((out.parent / 'results.json').read_text())
+    assert saved['rows'] == json.loads(json.dumps(results['rows']))
+
+
+def test_schedule_rules_and_section_writer(tmp_path):
+    assert sc.plan_epochs(618, 16, 1000) == (38, 27)  # 1026 steps
+    with pytest.raises(ValueError, match='no full batch'):
+        sc.plan_epochs(8, 16, 100)
+    # the CPU profile: 618 corpus tiles, batch 16, 27 epochs = 1026 steps
+    assert sc.short_schedule_patch('mocov2', 618, 16, 27) == {
+        'model.queue_len': 128, 'model.momentum': 0.002924}  # 16 x 38 / 4 = 152 -> 128; 3 / 1026
+    assert sc.short_schedule_patch('byol', 618, 16, 27) == {'model.base_momentum': 0.01}
+    assert sc.short_schedule_patch('byol', 618, 16, 5) == {'model.base_momentum': 0.031579}
+    assert sc.short_schedule_patch('simmim', 618, 16, 27) == {}
+    cmid = sc.short_schedule_patch('cmid', 618, 16, 27)
+    assert cmid['model.global_head.queue_len'] == 256 and cmid['model.teacher.momentum'] == 0.005848
+    assert cmid['model.local_loss.warmup_teacher_temp_iters'] == 256
+    w = sc.width_patch('byol', {'backbone': {'depth': 18}}, 16)
+    assert w['model.neck.in_channels'] == 128 and w['model.neck.hid_channels'] == 256
+    assert sc.width_patch('cmid', {'backbone': {'depth': 50}}, 16)['model.neck.in_channels'] == 512
+    assert sc.width_patch('cmid', {'backbone': {'depth': 18}}, None) == {}
+    with pytest.raises(SystemExit):
+        sc.parse_args(['--iters', '5'])
     sched = sc.warmup_cosine(20)
     assert [s['type'] for s in sched] == ['LinearLR', 'CosineAnnealingLR']
     assert sched[0]['end'] == 2 and sched[1]['begin'] == 2 and sched[1]['T_max'] == 18
-    assert [s['type'] for s in sc.warmup_cosine(1)] == ['CosineAnnealingLR']
     out = tmp_path / 'new.md'
     sc.write_section(out, 'gpu', 'table v1')
     sc.write_section(out, 'cpu', 'cpu table')
