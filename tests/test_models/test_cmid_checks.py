@@ -61,3 +61,17 @@ def test_keys_of_the_old_global_switch_say_where_they_went():
 def test_the_tiny_config_itself_is_valid():
     model = MODELS.build(tiny_cmid_cfg())
     assert model.loss_weights == {'rec': 1., 'global': 1., 'local': 1.}
+
+
+def test_loss_weights_by_loss_name_survive_config_dump(tmp_path):
+    """``global`` is a keyword: a config must be able to say it as ``loss_global`` and the
+    dumped run config (what mmengine writes into every work dir) must load again."""
+    from mmengine.config import Config
+
+    from cmid_mm.models.algorithms.cmid_checks import check_loss_weights
+    cfg = Config(dict(model=dict(loss_weights=dict(loss_rec=0.5, loss_global=0., local=2.))))
+    cfg.dump(str(tmp_path / 'run.py'))
+    again = Config.fromfile(str(tmp_path / 'run.py'))
+    assert check_loss_weights(again.model.loss_weights) == {'rec': 0.5, 'global': 0., 'local': 2.}
+    with pytest.raises(ValueError, match="gives the 'global' term twice"):
+        check_loss_weights({'global': 1., 'loss_global': 0.})

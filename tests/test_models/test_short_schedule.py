@@ -40,3 +40,12 @@ def test_cpu_config_follows_the_rules_for_its_tiles(pretrain_tiles):
                    warmup_teacher_temp_iters=cfg.model.local_loss.warmup_teacher_temp_iters))
     assert got == rules, (f'{TINY_CFG.name} does not follow the short-schedule rules for its '
                           f'{n} tiles: set {rules}')
+
+
+def test_very_short_runs_get_an_ema_rate_the_model_accepts():
+    """6 / T exceeds 0.5 below 12 iterations; the rule caps it where check_teacher allows."""
+    from cmid_mm.models.algorithms.cmid_checks import check_teacher
+    from cmid_mm.models.utils import cmid_short_schedule
+    rate = cmid_short_schedule(32, 8, 2)['teacher']['momentum']  # T = 8
+    assert rate == 0.5
+    check_teacher(dict(type='CosineEMA', momentum=rate))

@@ -82,7 +82,9 @@ class CMID(BaseSelfSupervisor):
         teacher (dict): EMA config without ``model``. Defaults to CosineEMA
             0.996 -> 1 (mmengine's ``momentum`` is 1 - teacher momentum).
         num_matches (int): Matched positions per image. Defaults to 20.
-        loss_weights (dict): Weights of ``rec``, ``global``, ``local``.
+        loss_weights (dict): Weights of the terms, keyed ``loss_rec``,
+            ``loss_global``, ``loss_local`` (or ``rec``, ``global``, ``local``;
+            ``global`` is a Python keyword that ``Config.dump`` cannot write).
             Defaults to 1 each.
         nonfinite_loss (str): What a NaN/Inf loss term does: ``'raise'`` stops
             the run with a ``FloatingPointError`` naming the term (default);

@@ -9,19 +9,34 @@ LOSS_TERMS = ('rec', 'global', 'local')
 def check_loss_weights(loss_weights: dict | None) -> dict[str, float]:
     """Merge ``model.loss_weights`` into the defaults (1 each) after checking it.
 
+    Keys are the terms ``rec`` / ``global`` / ``local`` or, equally, the logged
+    loss names ``loss_rec`` / ``loss_global`` / ``loss_local``. Configs should use
+    the ``loss_*`` names: ``global`` is a Python keyword, and mmengine's
+    ``Config.dump`` writes such a dict as ``dict(global=...)``, which does not
+    load again (a dumped run config would be unusable).
+
+    Returns:
+        dict: ``{'rec': w, 'global': w, 'local': w}``.
+
     Raises:
-        ValueError: An unknown key (e.g. a typo) or a weight that is not a
-            finite number >= 0.
+        ValueError: An unknown key (e.g. a typo), a term given twice, or a
+            weight that is not a finite number >= 0.
     """
-    loss_weights = dict(loss_weights or {})
-    unknown = sorted(set(loss_weights) - set(LOSS_TERMS))
-    if unknown:
-        raise ValueError(f'model.loss_weights has unknown keys {unknown}; allowed keys are '
-                         f'{list(LOSS_TERMS)}')
-    for k, w in loss_weights.items():
+    merged: dict[str, float] = {}
+    for key, w in dict(loss_weights or {}).items():
+        term = key[len('loss_'):] if key.startswith('loss_') else key
+        if term not in LOSS_TERMS:
+            raise ValueError(
+                f'model.loss_weights has unknown keys {[key]}; allowed keys are '
+                f'{list(LOSS_TERMS)} (or {["loss_" + t for t in LOSS_TERMS]}, which survive '
+                'Config.dump)')
+        if term in merged:
+            raise ValueError(f'model.loss_weights gives the {term!r} term twice '
+                             f'({term!r} and {"loss_" + term!r})')
         if not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
-            raise ValueError(f'model.loss_weights.{k} must be a finite number >= 0, got {w!r}')
-    return {**{k: 1. for k in LOSS_TERMS}, **loss_weights}
+            raise ValueError(f'model.loss_weights.{key} must be a finite number >= 0, got {w!r}')
+        merged[term] = float(w)
+    return {**{k: 1. for k in LOSS_TERMS}, **merged}
 
 
 def check_teacher(teacher: dict) -> None:

@@ -20,7 +20,7 @@ def cmid_short_schedule(num_images: int, batch_size: int, max_epochs: int,
     - teacher EMA rate (mmengine ``momentum``, = 1 - teacher momentum):
       ``max(0.004, 6 / T)``, cosine to 0, so that after the run the teacher
       keeps ``~exp(-rate T / 2) <= 5 %`` of its random start; long runs get
-      the reference's 0.004;
+      the reference's 0.004; runs under 12 iterations get the cap 0.5;
     - teacher-temperature warm-up: ``T / 4`` iterations (the reference's 50
       of 200 epochs).
 
@@ -45,7 +45,8 @@ def cmid_short_schedule(num_images: int, batch_size: int, max_epochs: int,
     quarter_epoch = keys_per_iter * iters_per_epoch / 4
     queue_len = 2 ** int(math.floor(math.log2(max(quarter_epoch, 1))))
     queue_len = max(min(queue_len, REFERENCE_QUEUE_LEN), keys_per_iter)
-    rate = max(REFERENCE_EMA_RATE, 6 / total_iters)
+    # capped at 0.5 (the most a teacher update may take from the student, check_teacher)
+    rate = min(0.5, max(REFERENCE_EMA_RATE, 6 / total_iters))
     return dict(global_head=dict(queue_len=queue_len),
                 teacher=dict(momentum=round(rate, 6)),
                 local_loss=dict(warmup_teacher_temp_epochs=None,
