@@ -58,13 +58,15 @@ def load_seg_split(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Te
             raise FileNotFoundError(f'{root}: expected an mmseg-layout folder with {sub}/, '
                                     'not found (build it with tools/data/build_rs_datasets.py)')
     classes = list(read_build_info(root)['classes'])
+    # `_scope_='mmseg'`: mmengine builds from the registry of the *current default scope*
+    # (e.g. mmpretrain after a pretraining Runner) unless the config names its scope
     ds = DATASETS.build(dict(
+        _scope_='mmseg',
         type='BaseSegDataset', data_root=str(root), metainfo=dict(classes=classes),
         data_prefix=dict(img_path=f'img_dir/{split}', seg_map_path=f'ann_dir/{split}'),
         img_suffix='.png', seg_map_suffix='.png', reduce_zero_label=False,
-        # built here from mmseg's registry: valid whatever the current default scope
-        pipeline=[TRANSFORMS.build(dict(type='LoadRSImage')),
-                  TRANSFORMS.build(dict(type='LoadAnnotations'))]))
+        pipeline=[TRANSFORMS.build(dict(_scope_='mmseg', type='LoadRSImage')),
+                  TRANSFORMS.build(dict(_scope_='mmseg', type='LoadAnnotations'))]))
     if len(ds) == 0:
         raise ValueError(f'{root}/img_dir/{split}: no .png images')
     imgs, labels = [], []

@@ -105,3 +105,16 @@ def test_bad_labels_named():
     with pytest.raises(ValueError, match='0..1'):
         dense_probe_scores(torch.zeros(1, 1, 2, 2), torch.full((1, 2, 2), 3),
                            torch.zeros(1, 1, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long), 2)
+
+
+def test_load_seg_split_under_another_default_scope(tmp_path):
+    """A pretraining Runner leaves 'mmpretrain' as the default scope (as in ssl_compare, which
+    evaluates in the same process); the mmseg dataset must still build."""
+    from mmengine.registry import DefaultScope
+
+    from cmid_mm.evaluation import load_seg_split
+    from cmid_mm.rsdata import build_cloud_segmentation
+    root = build_cloud_segmentation()
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        imgs, labels, classes = load_seg_split(root, 'val')
+    assert imgs.shape[0] == labels.shape[0] > 0 and len(classes) == 2
