@@ -115,8 +115,8 @@ def recalibrate_bn_on_tiles(model: nn.Module, tile_dir: str, num_batches: int,
     if size is not None:
         pipeline.append(dict(type='Resize', scale=(size, size), interpolation='bicubic'))
     pipeline.append(dict(type='PackInputs'))
-    dataset = DATASETS.build(dict(type='CustomDataset', data_root=str(tile_dir),
-                                  with_label=False, pipeline=pipeline))
+    dataset = DATASETS.build(dict(_scope_='mmpretrain', type='CustomDataset',
+                                  data_root=str(tile_dir), with_label=False, pipeline=pipeline))
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, collate_fn=default_collate,
                         generator=torch.Generator().manual_seed(seed))
     inputs = (model.data_preprocessor(batch, training=False)['inputs'] for batch in loader)

@@ -38,8 +38,8 @@ def build_eval_sets(cls_root: str | Path, size: int, stride: int = 1
                 dict(type='PackInputs')]
     sets, classes = {}, None
     for split in SPLITS:
-        ds = DATASETS.build(dict(type='CustomDataset', data_root=str(Path(cls_root) / split),
-                                 pipeline=pipeline))
+        ds = DATASETS.build(dict(_scope_='mmpretrain', type='CustomDataset',
+                                 data_root=str(Path(cls_root) / split), pipeline=pipeline))
         if classes is None:
             classes = list(ds.metainfo['classes'])
         sets[split] = ds if stride == 1 else Subset(ds, range(0, len(ds), stride))

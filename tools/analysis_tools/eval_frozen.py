@@ -90,8 +90,9 @@ def scene_sets(root: Path, size: int, stride: int) -> tuple[dict, list[str]]:
     pipeline = [dict(type='LoadRSImage'),
                 dict(type='Resize', scale=(size, size), interpolation='bicubic'),
                 dict(type='PackInputs')]
-    sets = {s: DATASETS.build(dict(type='CustomDataset', data_root=str(root / s),
-                                   pipeline=pipeline)) for s in ('train', 'val')}
+    sets = {s: DATASETS.build(dict(_scope_='mmpretrain', type='CustomDataset',
+                                   data_root=str(root / s), pipeline=pipeline))
+            for s in ('train', 'val')}
     classes = list(sets['train'].metainfo['classes'])
     if stride > 1:
         sets = {s: Subset(d, range(0, len(d), stride)) for s, d in sets.items()}
