@@ -7,7 +7,7 @@ mmengine 0.10 calls ``torch.load(filename, map_location=...)`` without
 ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` turns that default off, and a
 checkpoint file could then run arbitrary code while unpickling. URLs
 (``https://``, ``torchvision://``, ``open-mmlab://``, ``mmcls://``) go through
-``torch.hub.load_state_dict_from_url``, whose default is ``weights_only=False``.
+``torch.hub.load_state_dict_from_url``, whose default turns weights_only off.
 
 ``import cmid_mm`` calls :func:`enforce_weights_only_loading`, which gives
 ``mmengine.runner.checkpoint`` a ``torch`` whose ``load`` is

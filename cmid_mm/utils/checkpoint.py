@@ -59,7 +59,7 @@ def weights_only_load(f, map_location=None, name: str | None = None, **kwargs):
 
     ``weights_only`` is always passed explicitly, so torch's
     ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` (which only changes the default) has
-    no effect, and a caller's ``weights_only=False`` or ``pickle_module`` is
+    no effect, and a caller asking to turn weights_only off, or a ``pickle_module``, is
     ignored. The mmengine checkpoint types are allow-listed first.
 
     Args:
