@@ -83,22 +83,6 @@ def log(msg: str) -> None:
     print(f'[eval_frozen {time.strftime("%H:%M:%S")}] {msg}', file=sys.stderr, flush=True)
 
 
-def scene_sets(root: Path, size: int, stride: int) -> tuple[dict, list[str]]:
-    """Train/val class-folder datasets resized to ``size``, every ``stride``-th tile."""
-    from mmpretrain.registry import DATASETS
-    from torch.utils.data import Subset
-    pipeline = [dict(type='LoadRSImage'),
-                dict(type='Resize', scale=(size, size), interpolation='bicubic'),
-                dict(type='PackInputs')]
-    sets = {s: DATASETS.build(dict(_scope_='mmpretrain', type='CustomDataset',
-                                   data_root=str(root / s), pipeline=pipeline))
-            for s in ('train', 'val')}
-    classes = list(sets['train'].metainfo['classes'])
-    if stride > 1:
-        sets = {s: Subset(d, range(0, len(d), stride)) for s, d in sets.items()}
-    return sets, classes
-
-
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     t0 = time.time()
@@ -107,11 +91,12 @@ def main(argv: list[str] | None = None) -> dict:
     from mmengine.logging import MMLogger
 
     from cmid_mm.evaluation import (
+        build_eval_sets,
         build_frozen_model,
         evaluate_dense,
         evaluate_dense_color,
         extract_color_features,
-        extract_pooled_features,
+        frozen_feature_scores,
         knn_accuracy,
         linear_probe_accuracy,
         recalibrate_bn_on_tiles,
@@ -147,14 +132,12 @@ def main(argv: list[str] | None = None) -> dict:
                     landcover=lambda: build_landcover(args.data_root)[0],
                     cloud_seg=lambda: build_cloud_segmentation(args.data_root))
     for name in args.scene_sets:
-        sets, classes = scene_sets(builders[name](), args.scene_size, micro['scene_stride'])
+        sets, classes = build_eval_sets(builders[name](), args.scene_size,
+                                        micro['scene_stride'])
         info = dict(classes=classes, train=len(sets['train']), val=len(sets['val']),
                     size=args.scene_size)
-        (tf, tl), (vf, vl) = (extract_pooled_features(model, sets[s]) for s in ('train', 'val'))
         result['scene'][name] = dict(
-            knn_top1=knn_accuracy(tf, tl, vf, vl, len(classes)),
-            linear_top1=linear_probe_accuracy(tf, tl, vf, vl, len(classes), seed=args.seed),
-            **info)
+            **frozen_feature_scores(model, sets, len(classes), seed=args.seed), **info)
         log(f'scene {name}: {result["scene"][name]}')
         if not args.no_color:
             (tf, tl), (vf, vl) = (extract_color_features(sets[s]) for s in ('train', 'val'))
