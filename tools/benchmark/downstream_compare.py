@@ -239,21 +239,12 @@ def render(results: dict, meta: dict) -> str:
 
 def write_section(out: Path, body: str) -> None:
     """Replace the text between the markers in ``out`` (append if absent)."""
-    start, end = MARKERS
-    block = f'{start}\n{body}\n{end}'
-    text = out.read_text() if out.exists() else ''
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = (text.rstrip('\n') + '\n\n' if text else '') + block + '\n'
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    from cmid_mm.utils import write_marked_section
+    write_marked_section(out, *MARKERS, body)
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    sys.path.insert(0, str(REPO))
     from cmid_mm.rsdata import build_landcover, read_build_info
     work = Path(args.work_dir).resolve()
     data_root = build_landcover(args.data_root)[0]

@@ -719,16 +719,8 @@ def _weights(w: dict) -> str:
 
 def write_section(out: Path, profile: str, body: str) -> None:
     """Replace the text between the profile's markers in ``out`` (append if absent)."""
-    start, end = markers(profile)
-    block = f'{start}\n{body}\n{end}'
-    text = out.read_text() if out.exists() else ''
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = (text.rstrip('\n') + '\n\n' if text else '') + block + '\n'
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    from cmid_mm.utils import write_marked_section
+    write_marked_section(out, *markers(profile), body)
 
 
 # --------------------------------------------------------------------------- main
