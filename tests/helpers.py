@@ -17,17 +17,19 @@ REPO = Path(__file__).resolve().parents[1]
 TINY_CFG = REPO / 'configs/cmid/cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py'
 
 
-def tiny_cmid_cfg(crop_size: int = 64, **model_overrides) -> dict:
-    """A very small CMID model config (ResNet-18 of the CPU config, 64 px -> 2x2 grid).
+def tiny_cmid_cfg(crop_size: int = 64, config: str | Path = TINY_CFG, queue_len: int = 64,
+                  **model_overrides) -> dict:
+    """A very small CMID model config (the model of ``config``, by default the ResNet-18
+    CPU config, with small heads; 64 px -> 2x2 grid).
 
-    Projector 32-d, a 64-key queue, a 128-way local head, 3 matches; any
+    Projector 32-d, a ``queue_len``-key queue, a 128-way local head, 3 matches; any
     keyword replaces the model key of that name.
     """
     from mmengine.config import Config
-    cfg = Config.fromfile(str(TINY_CFG))
+    cfg = Config.fromfile(str(config))
     model = copy.deepcopy(cfg.model.to_dict())
     model.update(num_matches=3)
-    model['global_head'].update(feat_dim=32, queue_len=64)
+    model['global_head'].update(feat_dim=32, queue_len=queue_len)
     model['local_head'].update(hid_channels=64, bottleneck_channels=32, out_channels=128)
     model['local_loss'].update(out_dim=128)
     model['projector'].update(hid_channels=64, out_channels=32)
@@ -35,8 +37,10 @@ def tiny_cmid_cfg(crop_size: int = 64, **model_overrides) -> dict:
     return model
 
 
-def make_cmid_batch(files, crop_size: int = 64, seed: int = 0) -> dict:
-    """Run the real CMID pipeline of the CPU config on real tiles at ``crop_size``.
+def make_cmid_batch(files, crop_size: int = 64, seed: int = 0,
+                    config: str | Path = TINY_CFG) -> dict:
+    """Run the real CMID pipeline of ``config`` (default: the CPU config) on real tiles
+    at ``crop_size``.
 
     Returns:
         dict: ``default_collate`` of the packed samples (``inputs``: two
@@ -46,7 +50,7 @@ def make_cmid_batch(files, crop_size: int = 64, seed: int = 0) -> dict:
     from mmengine.config import Config
     from mmengine.dataset import default_collate
     from mmpretrain.registry import TRANSFORMS
-    cfg = Config.fromfile(str(TINY_CFG))
+    cfg = Config.fromfile(str(config))
     pipeline = []
     for t in cfg.train_pipeline:
         t = t.to_dict() if hasattr(t, 'to_dict') else dict(t)

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import default_collate
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 from mmpretrain.models.backbones import ResNet
@@ -18,7 +17,7 @@ from mmpretrain.registry import DATASETS, MODELS, TRANSFORMS
 from cmid_mm.export import extract
 from cmid_mm.models.data_preprocessor import check_backbone_bands
 from cmid_mm.utils import safe_load_checkpoint
-from tests.helpers import REPO
+from tests.helpers import REPO, make_cmid_batch, tiny_cmid_cfg
 from tools.analysis_tools.band_stats import band_stats
 
 MS_CFG = REPO / 'configs/cmid/cmid_resnet18_1xb32-adan-20e_s2-13band-128.py'
@@ -56,43 +55,8 @@ def test_config_dataset_lists_the_geotiff_tiles(cfg, msi_files):
     assert len(ds) == 64 and ds.get_data_info(0)['img_path'].endswith('.tif')
 
 
-def _pipeline(cfg) -> list:
-    out = []
-    for t in cfg.train_pipeline:
-        t = copy.deepcopy(t.to_dict() if hasattr(t, 'to_dict') else dict(t))
-        if t['type'] == 'Resize':
-            t['scale'] = (CROP, CROP)
-        if t['type'] == 'CMIDMultiView':
-            t['crop_size'] = CROP
-            t['mask_generator']['input_size'] = CROP
-        out.append(TRANSFORMS.build(t))
-    return out
-
-
-def _batch(cfg, files, seed: int) -> dict:
-    np.random.seed(seed)
-    pipeline = _pipeline(cfg)
-    samples = []
-    for f in files:
-        r = dict(img_path=str(f))
-        for t in pipeline:
-            r = t(r)
-        samples.append(r)
-    return default_collate(samples)
-
-
-def _tiny_model(cfg) -> dict:
-    model = copy.deepcopy(cfg.model.to_dict())
-    model.update(num_matches=3)
-    model['global_head'].update(feat_dim=32, queue_len=16)
-    model['local_head'].update(hid_channels=64, bottleneck_channels=32, out_channels=128)
-    model['local_loss'].update(out_dim=128)
-    model['projector'].update(hid_channels=64, out_channels=32)
-    return model
-
-
 def test_views_keep_13_bands_on_the_reflectance_scale(cfg, msi_files):
-    batch = _batch(cfg, msi_files[:2], seed=0)
+    batch = make_cmid_batch(msi_files[:2], CROP, seed=0, config=MS_CFG)
     for view in batch['inputs']:
         assert view.shape == (2, 13, CROP, CROP) and view.dtype == torch.float32
         assert 0. <= view.min() and view.max() <= 1.  # clipped reflectance
@@ -106,7 +70,7 @@ def test_two_training_iterations_and_13_band_export(cfg, msi_files, tmp_path):
     from mmengine.runner.checkpoint import save_checkpoint
     torch.manual_seed(0)
     MessageHub.get_current_instance().update_info('max_iters', 2)
-    model_cfg = _tiny_model(cfg)
+    model_cfg = tiny_cmid_cfg(config=MS_CFG, queue_len=16)
     model = MODELS.build(copy.deepcopy(model_cfg))
     model.init_weights()
     check_backbone_bands(model.data_preprocessor, model.backbone)
@@ -116,7 +80,7 @@ def test_two_training_iterations_and_13_band_export(cfg, msi_files, tmp_path):
     conv1 = model.backbone.conv1.weight.detach().clone()
     decoder = model.neck.decoder[0].weight.detach().clone()
     for it in range(2):
-        batch = _batch(cfg, msi_files[4 * it:4 * it + 4], seed=it)
+        batch = make_cmid_batch(msi_files[4 * it:4 * it + 4], CROP, seed=it, config=MS_CFG)
         losses = model.train_step(batch, wrapper)
         assert set(losses) >= {'loss_rec', 'loss_global', 'loss_local'}
         assert all(torch.isfinite(v) for v in losses.values()), losses
