@@ -50,7 +50,7 @@ def _write_tif(path: Path, bands: np.ndarray, transform: Affine, crs, window: li
     path.parent.mkdir(parents=True, exist_ok=True)
     profile = dict(driver='GTiff', width=w, height=h, count=bands.shape[0],
                    dtype=bands.dtype.name, crs=crs, compress='deflate', nodata=nodata,
-                   transform=transform * Affine.translation(c, r))
+                   transform=transform @ Affine.translation(c, r))
     with rasterio.open(path, 'w', **profile) as dst:
         dst.write(bands[:, r:r + h, c:c + w])
         dst.descriptions = descriptions

@@ -43,10 +43,14 @@ NAMES = list(SETS)
 
 
 @pytest.fixture(scope='module')
-def data() -> dict[str, Path]:
-    """The N-band sets and their RGB twins under the default data root (built on first
-    use; complete folders are only read)."""
-    return build_all(names=NAMES + [SETS[n][1] for n in NAMES])
+def data(tmp_path_factory) -> dict[str, Path]:
+    """The N-band sets, built here by the builders, next to links to the RGB sets of
+    the default data root (built on first use; complete folders are only read)."""
+    rgb = build_all(names=[SETS[n][1] for n in NAMES])
+    root = tmp_path_factory.mktemp('nband_root')
+    for name, path in rgb.items():
+        (root / name).symlink_to(path, target_is_directory=True)
+    return {**rgb, **build_all(root, names=NAMES)}
 
 
 def _cfg(name: str) -> Config:
