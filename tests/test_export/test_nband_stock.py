@@ -27,6 +27,10 @@ def cmid_nband(tmp_path_factory) -> dict:
     for n in BANDS:
         ckpt, backbone = write_cmid_checkpoint(d / f'cmid_{n}.pth', 'resnet', seed=n,
                                                teacher_offset=None, depth=18, in_channels=n)
+        # the real N-band CMID model: its decoder predicts N bands (stride 32: 32 x 32 x N
+        # outputs per feature)
+        state = safe_load_checkpoint(ckpt)['state_dict']
+        assert state['neck.decoder.0.weight'].shape[0] == 32 * 32 * n
         out[n] = ckpt, {k: v for k, v in backbone.state_dict().items() if k != 'mask_token'}
     return out
 
