@@ -27,20 +27,22 @@ def stats() -> tuple[list[float], list[float]]:
     return cfg.band_mean, cfg.band_std
 
 
-def test_each_band_is_mirrored_within_its_own_range(tile, stats):
+@pytest.mark.parametrize('threshold,num_std', [(0.5, 2.), (0.7, 1.5)])
+def test_each_band_is_mirrored_within_its_own_range(tile, stats, threshold, num_std):
     mean, std = stats
-    op = RSSolarize(prob=1., band_mean=mean, band_std=std)  # threshold 0.5, 2 std
+    op = RSSolarize(prob=1., threshold=threshold, band_mean=mean, band_std=std,
+                    num_std=num_std)
     out = op(dict(img=tile.copy()))['img']
     assert out.dtype == tile.dtype and out.shape == tile.shape
     for b in range(13):
-        lo, hi = mean[b] - 2 * std[b], mean[b] + 2 * std[b]
+        lo, hi = mean[b] - num_std * std[b], mean[b] + num_std * std[b]
         x, y = tile[..., b], out[..., b]
-        up = x >= lo + 0.5 * (hi - lo)  # = the band mean
+        up = x >= lo + threshold * (hi - lo)  # threshold 0.5: the band mean
         np.testing.assert_array_equal(y[~up], x[~up])
         np.testing.assert_allclose(y[up], np.clip(lo + hi - x[up], 0, 1), rtol=1e-5, atol=1e-7)
         # every band has inverted and kept pixels, and what was inside its range
         # stays inside it
-        assert 0.05 < up.mean() < 0.99, (b, up.mean())
+        assert 0.05 < up.mean() < 0.99 or threshold != 0.5, (b, up.mean())
         inside = (x >= lo) & (x <= hi)
         assert (y[inside] >= lo - 1e-6).all() and (y[inside] <= hi + 1e-6).all()
 
