@@ -91,11 +91,17 @@ def _last_channels(kind: str, backbone: dict) -> int:
 def cmid_model_cfg(kind: str, **backbone_kwargs) -> dict:
     """The repository's CMID model config for ``kind`` (``'resnet'``: ResNet-50 base,
     ``'swin'``: Swin-B base) with ``backbone_kwargs`` applied to the backbone, the
-    channels that follow from it, and small heads (they do not change any backbone
-    key; the queue and the projector / local head widths only make files big)."""
+    channels that follow from it (``in_channels=N``: N-value mean/std, N-band decoder),
+    and small heads (they do not change any backbone key; the queue and the projector /
+    local head widths only make files big)."""
     from mmengine.config import Config
     model = copy.deepcopy(Config.fromfile(str(CMID_MODEL_BASES[kind])).model.to_dict())
     model['backbone'].update(backbone_kwargs)
+    bands = model['backbone'].get('in_channels', 3)
+    if bands != 3:  # N bands: one mean/std value per band; the MIM decoder predicts N bands
+        pre = model['data_preprocessor']
+        pre.update(mean=[pre['mean'][0]] * bands, std=[pre['std'][0]] * bands, to_rgb=False)
+        model['neck']['out_channels'] = bands
     c = _last_channels(kind, model['backbone'])
     model['neck']['in_channels'] = c
     model['projector'].update(in_channels=c, hid_channels=64, out_channels=32)

