@@ -37,15 +37,18 @@ model = dict(
 #   (10, 50) x 0.08^2 = (0.064, 0.32): std 0.001-0.002 reflectance, about 0.1 of a visible
 #   band's std, as in the RGB recipe (the unscaled (10, 50) gives std 0.012-0.028, about
 #   one std of B01-B04). B10 (cirrus, std 0.0003) is still dominated by the noise;
-# - RSSolarize: left out. Its one threshold (a fraction of white) on reflectance either
-#   inverts nothing (0.5: no pixel of these tiles reaches it in B01-B12 except 0.08 % of
-#   B8A) or maps dark bands to ~1 - x, far outside their range; the reference's
-#   "invert the upper half of the stretched range" needs a per-band threshold.
+# - RSSolarize: per band. Its one threshold (a fraction of white) on reflectance would
+#   invert nothing (0.5: no pixel of these tiles reaches it in B01-B12 except 0.08 % of
+#   B8A) or map dark bands to ~1 - x, far outside their range. With band_mean / band_std
+#   each band is inverted within its own range mean +- 2 std; at threshold 0.5 that is a
+#   reflection about the band mean of the values above it (the reference's "invert the
+#   upper half of the stretched range", band by band), probability 0.2 as for RGB.
 view_a = []
 view_b = [
     dict(type='RSColorJitter', brightness=0.4, contrast=0.4, saturation=0., hue=0., prob=0.8),
     dict(type='RSGaussianBlur', kernel_range=(3, 7), sigma_range=(0.1, 2.0), prob=1.0),
     dict(type='RSGaussNoise', var_limit=(0.064, 0.32), prob=0.6),
+    dict(type='RSSolarize', threshold=0.5, prob=0.2, band_mean=band_mean, band_std=band_std),
 ]
 train_pipeline = [
     dict(type='LoadRSImage', num_bands=num_bands, uint16_scale=10000, to_float32=True),

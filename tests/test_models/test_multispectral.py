@@ -157,10 +157,13 @@ def test_band_stats_command_writes_the_config_snippet(msi_files, tmp_path, capsy
 
 
 def test_strong_view_ops_for_13_bands(cfg, msi_files):
-    """What the config documents: no RGB-only ops, noise of ~0.1 visible-band std."""
+    """What the config documents: no RGB-only ops, per-band solarize, noise of ~0.1
+    visible-band std."""
     view_b = cfg.train_pipeline[2]['view_pipelines'][1]
     types = [t['type'] for t in view_b]
-    assert 'RSToGray' not in types and 'RSSolarize' not in types
+    assert 'RSToGray' not in types
+    solarize = view_b[types.index('RSSolarize')]
+    assert solarize['band_mean'] == cfg.band_mean and solarize['band_std'] == cfg.band_std
     jitter = view_b[types.index('RSColorJitter')]
     assert jitter['saturation'] == 0 and jitter['hue'] == 0
     noise = TRANSFORMS.build({**view_b[types.index('RSGaussNoise')], 'prob': 1.0})

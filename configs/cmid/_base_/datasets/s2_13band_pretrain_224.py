@@ -2,13 +2,16 @@
 # 10 m) -> CMID's two views at 224. N-band views: see
 # ../../cmid_resnet18_1xb32-adan-20e_s2-13band-128.py for why: saturation / hue / to-gray
 # are RGB notions and are off, the noise variance is scaled to reflectance and solarize
-# is left out; brightness, contrast, blur and noise act on every band, white = 1.0.
+# inverts each band within its own mean +- 2 std; brightness, contrast, blur and noise act
+# on every band, white = 1.0.
 _base_ = ['folder_pretrain_224.py', 's2_13band_stats.py']
 data_root = 'data/s2_13band/'
 view_b = [
     dict(type='RSColorJitter', brightness=0.4, contrast=0.4, saturation=0., hue=0., prob=0.8),
     dict(type='RSGaussianBlur', kernel_range=(3, 7), sigma_range=(0.1, 2.0), prob=1.0),
     dict(type='RSGaussNoise', var_limit=(0.064, 0.32), prob=0.6),
+    dict(type='RSSolarize', threshold=0.5, prob=0.2, band_mean=_base_.band_mean,
+         band_std=_base_.band_std),
 ]
 train_pipeline = [
     dict(type='LoadRSImage', num_bands=13, uint16_scale=10000, to_float32=True),
