@@ -15,30 +15,21 @@
 # Data: data_root=<root>/cloud_seg_nband (python tools/data/build_rs_datasets.py --only
 # cloud_seg_nband). Normalisation: per-band statistics of the train tiles computed by
 # tools/analysis_tools/band_stats.py (_base_/datasets/l8_cloud_10band_stats.py).
-_base_ = ['mmseg::fcn/fcn_r18-d8_4xb2-80k_cityscapes-512x1024.py',
-          '_base_/datasets/l8_cloud_10band_stats.py']
-
-custom_imports = dict(imports=['cmid_mm', 'cmid_mm.export'], allow_failed_imports=False)
+_base_ = ['../_base_/fcn_r18-d8_tiles-64x64.py', '_base_/datasets/l8_cloud_10band_stats.py']
 
 num_bands = _base_.num_bands
-crop_size = (64, 64)
 classes = ['clear', 'cloud']
 num_classes = len(classes)
-norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
-    data_preprocessor=dict(size=crop_size, mean=_base_.band_mean, std=_base_.band_std,
-                           bgr_to_rgb=False),
-    pretrained=None,
-    backbone=dict(type='ResNet', in_channels=num_bands, norm_cfg=norm_cfg,
-                  init_cfg=dict(type='Pretrained', prefix='backbone.',
+    data_preprocessor=dict(mean=_base_.band_mean, std=_base_.band_std),
+    backbone=dict(in_channels=num_bands,
+                  init_cfg=dict(_delete_=True, type='Pretrained', prefix='backbone.',
                                 checkpoint='checkpoints/cmid_r18-10band_mmseg.pth')),
-    decode_head=dict(num_classes=num_classes, norm_cfg=norm_cfg),
-    auxiliary_head=dict(num_classes=num_classes, norm_cfg=norm_cfg))
+    decode_head=dict(num_classes=num_classes),
+    auxiliary_head=dict(num_classes=num_classes))
 
 data_root = 'data/rs/cloud_seg_nband'
-dataset = dict(
-    type='BaseSegDataset', data_root=data_root, metainfo=dict(classes=classes),
-    img_suffix='.tif', seg_map_suffix='.png', reduce_zero_label=False)
+dataset = dict(data_root=data_root, metainfo=dict(classes=classes), img_suffix='.tif')
 train_pipeline = [
     dict(type='LoadRSImage', num_bands=num_bands, to_float32=True),
     dict(type='LoadAnnotations'),
@@ -51,29 +42,6 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs'),
 ]
-train_dataloader = dict(
-    _delete_=True, batch_size=8, num_workers=0, persistent_workers=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(**dataset, data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
-                 pipeline=train_pipeline))
-val_dataloader = dict(
-    _delete_=True, batch_size=1, num_workers=0, persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(**dataset, data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
-                 pipeline=test_pipeline))
+train_dataloader = dict(dataset=dict(**dataset, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(**dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
-test_evaluator = val_evaluator
-
-max_iters = 200
-optim_wrapper = dict(optimizer=dict(lr=0.01))
-param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters, by_epoch=False)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-default_hooks = dict(
-    logger=dict(interval=10, log_metric_by_epoch=False),
-    checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1))
-# refuses a Pretrained checkpoint with another band count, then fails the run when it
-# loads < 90 % of the backbone's tensors
-custom_hooks = [dict(type='PretrainedLoadCheckHook')]
-randomness = dict(seed=0)
