@@ -314,7 +314,8 @@ def summarise(rows: list[dict]) -> list[dict]:
         for key in rs[0]['scores']:
             mean, std = sc.mean_std([r['scores'][key] for r in rs])
             entry['scores'][key] = dict(mean=mean, std=std)
-        for key in ('steps', 's_per_step', 'cpu_minutes'):
+        for key in ('steps', 's_per_step', 'cpu_minutes', 'loss_first_epoch',
+                    'loss_last_epoch'):
             vals = [r[key] for r in rs if r.get(key) is not None]
             entry[key] = sum(vals) / len(vals) if vals else None
         out.append(entry)
@@ -353,14 +354,18 @@ def render(results: dict) -> str:
         f'probe), dense linear-probe mIoU %; mean ± sample std over seeds {st["seeds"]}.',
         '',
         '| input | features | ' + ' | '.join(c for _, c in SCORES)
-        + ' | steps | s / step | CPU min / run |',
-        '|---|---|' + '---:|' * (len(SCORES) + 3),
+        + ' | steps | s / step | CPU min / run | loss 1st -> last epoch |',
+        '|---|---|' + '---:|' * (len(SCORES) + 4),
     ]
     for e in results['summary']:
         inp, feats, _ = RUNS[e['run']]
         cells = [sc._cell(e['scores'][k]) if k in e['scores'] else '-' for k, _ in SCORES]
         cost = [f'{e[k]:{f}}' if e.get(k) is not None else '-'
                 for k, f in (('steps', '.0f'), ('s_per_step', '.2f'), ('cpu_minutes', '.1f'))]
+        if e.get('loss_first_epoch') is not None:
+            cost.append(f'{e["loss_first_epoch"]:.2f} -> {e["loss_last_epoch"]:.2f}')
+        else:
+            cost.append('-')
         lines.append(f'| {inp} | {feats} | {" | ".join(cells)} | {" | ".join(cost)} |')
     return '\n'.join(lines)
 
