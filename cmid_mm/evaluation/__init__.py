@@ -5,16 +5,17 @@ from .dense_probe import (
     evaluate_dense,
     evaluate_dense_color,
     extract_dense_features,
+    image_suffix,
     load_seg_split,
     segmentation_scores,
 )
 from .features import extract_pooled_features
-from .frozen import build_eval_sets, frozen_feature_scores
+from .frozen import build_eval_sets, frozen_feature_scores, image_loading
 from .frozen_model import backbone_weights, build_frozen_model
 from .knn import knn_accuracy, knn_classify, linear_probe_accuracy
 
 __all__ = ['knn_classify', 'knn_accuracy', 'linear_probe_accuracy', 'extract_pooled_features',
-           'build_eval_sets', 'frozen_feature_scores',
+           'build_eval_sets', 'frozen_feature_scores', 'image_loading', 'image_suffix',
            'bn_layers', 'recalibrate_bn', 'recalibrate_bn_on_tiles',
            'color_histogram_features', 'extract_color_features',
            'dense_probe_scores', 'evaluate_dense', 'evaluate_dense_color',

@@ -87,7 +87,7 @@ def recalibrate_bn(module: nn.Module, batches: Iterable[torch.Tensor], num_batch
 
 def recalibrate_bn_on_tiles(model: nn.Module, tile_dir: str, num_batches: int,
                             batch_size: int = 32, size: int | None = None,
-                            seed: int = 0) -> int:
+                            seed: int = 0, load_cfg: dict | None = None) -> int:
     """:func:`recalibrate_bn` of an mmpretrain model on a folder of unlabeled tiles.
 
     The tiles are read with ``LoadRSImage`` (optionally resized, bicubic, to
@@ -103,6 +103,9 @@ def recalibrate_bn_on_tiles(model: nn.Module, tile_dir: str, num_batches: int,
         batch_size: Tiles per batch.
         size: Resize side, or None to keep the tiles' size.
         seed: Seed of the tile order.
+        load_cfg: ``LoadRSImage`` arguments (e.g. ``num_bands=13,
+            uint16_scale=10000, to_float32=True`` for ``pretrain/msi``); default:
+            none (8-bit RGB).
 
     Returns:
         int: Batches forwarded.
@@ -111,7 +114,7 @@ def recalibrate_bn_on_tiles(model: nn.Module, tile_dir: str, num_batches: int,
     from mmpretrain.registry import DATASETS
     from torch.utils.data import DataLoader
 
-    pipeline = [dict(type='LoadRSImage')]
+    pipeline = [dict(type='LoadRSImage', **(load_cfg or {}))]
     if size is not None:
         pipeline.append(dict(type='Resize', scale=(size, size), interpolation='bicubic'))
     pipeline.append(dict(type='PackInputs'))

@@ -42,12 +42,14 @@ def color_histogram_features(images: torch.Tensor, bins: int = 16,
     return torch.cat([hist, stats], dim=2).flatten(1)
 
 
-def extract_color_features(dataset: Dataset, bins: int = 16, batch_size: int = 256
+def extract_color_features(dataset: Dataset, bins: int = 16, batch_size: int = 256,
+                           value_range: tuple[float, float] = (0., 255.)
                            ) -> tuple[torch.Tensor, torch.Tensor]:
     """Colour features and labels of a labelled dataset (pipeline ending with ``PackInputs``).
 
-    The images are taken as the pipeline packs them (0..255, before any model
-    normalisation).
+    The images are taken as the pipeline packs them (before any model
+    normalisation), with values in ``value_range`` (0..255 for 8-bit RGB;
+    e.g. (0, 1) for reflectance).
 
     Returns:
         tuple[Tensor, Tensor]: (N, C * (bins + 2)) features and (N,) labels.
@@ -55,6 +57,6 @@ def extract_color_features(dataset: Dataset, bins: int = 16, batch_size: int = 2
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=default_collate)
     feats, labels = [], []
     for batch in loader:
-        feats.append(color_histogram_features(batch['inputs'], bins))
+        feats.append(color_histogram_features(batch['inputs'], bins, value_range))
         labels.append(torch.cat([ds.gt_label for ds in batch['data_samples']]))
     return torch.cat(feats), torch.cat(labels)

