@@ -40,6 +40,7 @@ labelling rules), :mod:`.tiling` (hold-out geometry, tile grids),
 :mod:`.cache` (root, atomic build, records), :mod:`.recipes`,
 :mod:`.landcover`, :mod:`.osm_landuse` and :mod:`.corpus` (one builder per dataset).
 """
+from .build import DATASET_NAMES, OPTIONAL_DATASET_NAMES, build_all
 from .cache import BUILDER_VERSION, MARKER, PathLike, default_data_root, read_build_info
 from .corpus import (
     CORPUS_SCENES,
@@ -79,13 +80,10 @@ from .raster import (
     s2_pixel_classes,
 )
 from .recipes import (
-    DATASET_NAMES,
     MSI_GRID,
-    OPTIONAL_DATASET_NAMES,
     PRETRAIN_STRIDE,
     PRETRAIN_TILE,
     S2_CLS_CAP,
-    build_all,
     build_cloud_segmentation,
     build_pretrain_tiles,
     build_s2_classification,

