@@ -160,6 +160,9 @@ def _rank_worker(rank: int, world: int, port: int, root: str) -> None:
                total=runner.message_hub.get_scalar('train/skipped_images_total').current(),
                scalars=runner.scalars)
     Path(root, f'rank{rank}.json').write_text(json.dumps(out, default=float))
+    # both ranks leave their collectives before either tears gloo down (a rank that
+    # destroys the group while its peer is still connected can abort at exit)
+    torch.distributed.barrier()
     torch.distributed.destroy_process_group()
 
 

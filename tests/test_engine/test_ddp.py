@@ -42,6 +42,9 @@ def _worker(rank: int, world: int, port: int, files: list[str], out: str) -> Non
     for _ in range(2):
         ddp.train_step(batch, wrapper)
     torch.save(dict(state=model.state_dict(), keys=local_keys), f'{out}/rank{rank}.pt')
+    # both ranks leave their collectives before either tears gloo down (a rank that
+    # destroys the group while its peer is still connected can abort at exit)
+    torch.distributed.barrier()
     torch.distributed.destroy_process_group()
 
 
@@ -92,6 +95,9 @@ def _skip_worker(rank: int, world: int, port: int, out: str) -> None:
         wrapper.update_params(loss)
         states.append({k: v.clone() for k, v in model.state_dict().items()})
     torch.save(dict(states=states, skipped=wrapper.skipped_steps), f'{out}/skip{rank}.pt')
+    # both ranks leave their collectives before either tears gloo down (a rank that
+    # destroys the group while its peer is still connected can abort at exit)
+    torch.distributed.barrier()
     torch.distributed.destroy_process_group()
 
 
