@@ -90,6 +90,12 @@ class CMID(BaseSelfSupervisor):
             the run with a ``FloatingPointError`` naming the term (default);
             ``'skip'`` logs it, leaves all state unchanged and lets
             ``SkipNonFiniteOptimWrapper`` (required) drop the update.
+        log_rec_parts (bool): Also return (and so log) the parts of ``loss_rec``,
+            averaged over the two views and before ``loss_weights``: ``rec_pix`` /
+            ``rec_freq`` (focal-L1 vs focal-frequency term) and each band's share
+            ``rec_pix_<band>`` / ``rec_freq_<band>`` (:meth:`CMIDMIMHead.diagnostics`;
+            band names from ``head.band_names``). A diagnostic: it costs one more
+            FFT per view and changes nothing else. Defaults to False.
     """
 
     def __init__(self,
@@ -104,6 +110,7 @@ class CMID(BaseSelfSupervisor):
                  num_matches: int = 20,
                  loss_weights: dict | None = None,
                  nonfinite_loss: str = 'raise',
+                 log_rec_parts: bool = False,
                  data_preprocessor: dict | None = None,
                  init_cfg: dict | list[dict] | None = None,
                  **unknown) -> None:
@@ -129,6 +136,7 @@ class CMID(BaseSelfSupervisor):
         self.teacher = MODELS.build({**teacher, 'model': self._student()})
         _disable_stochastic_depth(self.teacher.module)
         self.nonfinite_loss = nonfinite_loss
+        self.log_rec_parts = bool(log_rec_parts)
         self.num_matches = num_matches
         self._last_step_skipped = False
         self._optim_wrapper_checked = False
@@ -202,8 +210,8 @@ class CMID(BaseSelfSupervisor):
                 self._update_teacher()
             t_maps = [self.teacher.module.backbone(x)[-1] for x in imgs]  # (B, C, h, w) each
 
-        loss_rec = sum(self.head.loss(self.neck(s), x, m)
-                       for s, x, m in zip(s_maps, imgs, masks)) / 2
+        preds = [self.neck(s) for s in s_maps]  # (B, C_in, H, W) reconstructions
+        loss_rec = sum(self.head.loss(p, x, m) for p, x, m in zip(preds, imgs, masks)) / 2
         q = [self.projector([s])[0] for s in s_maps]  # (B, D) per view
         with torch.no_grad():
             k = [self.teacher.module.projector([t])[0] for t in t_maps]
@@ -218,7 +226,15 @@ class CMID(BaseSelfSupervisor):
             self._last_step_skipped = False
         else:
             self._on_nonfinite(losses, bn_state)
+        if self.log_rec_parts:
+            losses.update(self._rec_parts(preds, imgs, masks))
         return losses
+
+    def _rec_parts(self, preds: list[torch.Tensor], imgs: list[torch.Tensor],
+                   masks: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """:meth:`CMIDMIMHead.diagnostics` averaged over the two views (logged, not summed)."""
+        parts = [self.head.diagnostics(p, x, m) for p, x, m in zip(preds, imgs, masks)]
+        return {k: (parts[0][k] + parts[1][k]) / 2 for k in parts[0]}
 
     def _update_teacher(self) -> None:
         """EMA of the student's parameters; the teacher's buffers stay its own."""

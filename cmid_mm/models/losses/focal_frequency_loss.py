@@ -57,6 +57,19 @@ class FocalFrequencyLoss(nn.Module):
         Returns:
             Tensor: Scalar loss (fp32).
         """
+        return self.loss_map(pred, target).mean()
+
+    def loss_map(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The weighted spectrum distance before the mean: ``forward() == loss_map().mean()``.
+
+        Args:
+            pred (Tensor): Prediction (B, C, H, W).
+            target (Tensor): Target (B, C, H, W).
+
+        Returns:
+            Tensor: (B', C, H, W) fp32, ``B' = 1`` with ``ave_spectrum`` else B; its
+            mean over (0, 2, 3) divided by C is band ``c``'s share of the loss.
+        """
         if pred.shape != target.shape or pred.dim() != 4:
             raise ValueError('FocalFrequencyLoss expects two (B, C, H, W) tensors of the '
                              f'same shape, got {tuple(pred.shape)} and {tuple(target.shape)}')
@@ -77,4 +90,4 @@ class FocalFrequencyLoss(nn.Module):
                 else:
                     weight = weight / weight.amax(dim=(-2, -1), keepdim=True)
                 weight = torch.nan_to_num(weight, nan=0.0).clamp(0.0, 1.0)
-            return (weight * dist).mean() * self.loss_weight
+            return weight * dist * self.loss_weight

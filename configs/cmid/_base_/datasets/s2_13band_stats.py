@@ -6,6 +6,8 @@
 # tests/test_models/test_multispectral.py recomputes them). For another corpus, run the
 # tool on it and replace these lists with its output.
 num_bands = 13
+band_names = ['B01', 'B02', 'B03', 'B04', 'B05', 'B06', 'B07', 'B08', 'B8A', 'B09', 'B10',
+              'B11', 'B12']
 band_mean = [0.146373, 0.118932, 0.0946148, 0.0721329, 0.0788342, 0.094493, 0.102203,
              0.0985409, 0.10423, 0.044852, 0.00110056, 0.067177, 0.0407514]
 band_std = [0.0112748, 0.016449, 0.0190178, 0.0239256, 0.0320646, 0.0780661, 0.0935941,
