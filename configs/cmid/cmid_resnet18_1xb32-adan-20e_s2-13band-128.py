@@ -20,35 +20,34 @@ model = dict(
     backbone=dict(in_channels=num_bands),
     # the MIM target is the normalised 13-band image: the decoder predicts 13 bands
     neck=dict(out_channels=num_bands),
+    head=dict(band_names=_base_.band_names),  # names of the per-band rec diagnostics
     global_head=dict(queue_len=64),
     local_loss=dict(warmup_teacher_temp_iters=10),
     teacher=dict(momentum=0.15),
 )
-# N-band views. The ops work on float reflectance (white = max_value = 1.0; values are
-# clipped to [0, 1]). What each does with 13 bands (cmid_mm/datasets/transforms/photometric.py):
-# - RSColorJitter: brightness scales all bands by one factor; contrast scales every band
-#   around the mean of all bands and pixels; saturation and hue are RGB notions and are
-#   skipped for N != 3 (set to 0 here, which says so);
-# - RSToGray: a no-op for N != 3 (no luma of 13 bands): left out;
-# - RSGaussianBlur: every band, as for RGB;
-# - RSGaussNoise: one variance for all bands, given on the 0..255 scale of the reference's
-#   stretched RGB. There 255 spans the 2-98 % range of the visible bands, ~0.08
-#   reflectance on these tiles (B02-B04: 0.04-0.13), so the reference's (10, 50) becomes
-#   (10, 50) x 0.08^2 = (0.064, 0.32): std 0.001-0.002 reflectance, about 0.1 of a visible
-#   band's std, as in the RGB recipe (the unscaled (10, 50) gives std 0.012-0.028, about
-#   one std of B01-B04). B10 (cirrus, std 0.0003) is still dominated by the noise;
-# - RSSolarize: per band. Its one threshold (a fraction of white) on reflectance would
-#   invert nothing (0.5: no pixel of these tiles reaches it in B01-B12 except 0.08 % of
-#   B8A) or map dark bands to ~1 - x, far outside their range. With band_mean / band_std
-#   each band is inverted within its own range mean +- 2 std; at threshold 0.5 that is a
-#   reflection about the band mean of the values above it (the reference's "invert the
-#   upper half of the stretched range", band by band), probability 0.2 as for RGB.
+# N-band views (docs/architecture.md, "Multispectral views"). The ops work on float
+# reflectance (white = max_value = 1.0; only [0, 1] is clipped) and, given band_mean /
+# band_std, in *band space*: each band b has its own range mean_b +- 2 std_b, which plays
+# the part that [0, 255] plays for a stretched RGB tile, so the reference's parameters are
+# used as they are and every band is perturbed as much, relative to its own spread, as a
+# stretched RGB band (tools/analysis_tools/view_band_stats.py measures it):
+# - RSColorJitter: brightness scales each band about the low end of its range, contrast
+#   about the mean of the range-scaled image; saturation and hue are RGB notions (0 here);
+# - RSGaussianBlur: every band, as for RGB (linear: the same in any space);
+# - RSGaussNoise: the reference's variance (10, 50) on each band's 0..255 range-scale;
+# - RSSolarize: each band mirrored within its own range (threshold 0.5: about its mean);
+# - RSToGray: a no-op for N != 3 (no luma of 13 bands): left out.
+# Before (the issue-14 recipe), brightness and contrast scaled reflectance itself and the
+# noise had one variance for all bands: B10 (cirrus, std 0.0003) moved by ~38 of its stds
+# (rms), its target was mostly augmentation and loss_rec rose (docs/benchmarks.md).
+band_space = dict(band_mean=band_mean, band_std=band_std)
 view_a = []
 view_b = [
-    dict(type='RSColorJitter', brightness=0.4, contrast=0.4, saturation=0., hue=0., prob=0.8),
+    dict(type='RSColorJitter', brightness=0.4, contrast=0.4, saturation=0., hue=0., prob=0.8,
+         **band_space),
     dict(type='RSGaussianBlur', kernel_range=(3, 7), sigma_range=(0.1, 2.0), prob=1.0),
-    dict(type='RSGaussNoise', var_limit=(0.064, 0.32), prob=0.6),
-    dict(type='RSSolarize', threshold=0.5, prob=0.2, band_mean=band_mean, band_std=band_std),
+    dict(type='RSGaussNoise', var_limit=(10., 50.), prob=0.6, **band_space),
+    dict(type='RSSolarize', threshold=0.5, prob=0.2, **band_space),
 ]
 train_pipeline = [
     dict(type='LoadRSImage', num_bands=num_bands, uint16_scale=10000, to_float32=True),
