@@ -10,6 +10,7 @@ from mmpretrain.registry import MODELS
 from torch import nn
 
 from .heads.mim_head import upsample_mask
+from .utils.batch_photometric import BatchPhotometric
 
 
 class BandCountError(ValueError):
@@ -92,10 +93,27 @@ class CMIDDataPreprocessor(SelfSupDataPreprocessor):
     count (mmengine's class only accepts 1 or 3), e.g. 13 for Sentinel-2.
     A batch whose band count differs from the number of ``mean`` values is
     refused with a :class:`BandCountError` naming its first files.
+
+    Two options move work from the data workers to the training device (new in
+    cmid-mm; the per-image path stays the default):
+
+    - ``uint16_scale``: integer inputs other than uint8 (e.g. uint16 Sentinel-2 DN)
+      are divided by it after the cast to float, before anything else: the rule of
+      ``LoadRSImage(uint16_scale=...)``, so the workers can keep the 2-byte integers
+      (``LoadRSImage()`` without scale) and the statistics stay on reflectance.
+      Float and uint8 inputs are left as they are.
+    - ``view_batch_augments``: one list of photometric op configs per view (the dicts
+      a ``CMIDMultiView`` view pipeline takes, e.g. ``[[], view_b]``), run on the
+      batch before normalisation in training (:class:`BatchPhotometric`: per-sample
+      parameters from the same distributions as the per-image ops). The views'
+      pipelines in ``CMIDMultiView`` must then leave those ops out. An op without a
+      batched version, or a bad argument, is refused at build naming the key.
     """
 
     def __init__(self, mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
-                 *args, **kwargs) -> None:
+                 *args, uint16_scale: float | None = None,
+                 view_batch_augments: Sequence[Sequence[dict]] | None = None,
+                 **kwargs) -> None:
         if (mean is None) != (std is None):
             raise ValueError('CMIDDataPreprocessor: give both mean and std or neither, got '
                              f'mean={mean}, std={std}')
@@ -113,6 +131,25 @@ class CMIDDataPreprocessor(SelfSupDataPreprocessor):
             self.register_buffer('mean', torch.tensor(mean).view(-1, 1, 1), False)
             self.register_buffer('std', torch.tensor(std).view(-1, 1, 1), False)
         self.num_bands = n_bands
+        if uint16_scale is not None and not (isinstance(uint16_scale, (int, float))
+                                             and not isinstance(uint16_scale, bool)
+                                             and uint16_scale > 0):
+            raise ValueError('model.data_preprocessor.uint16_scale must be a positive number '
+                             f'or None, got {uint16_scale!r}')
+        self.uint16_scale = None if uint16_scale is None else float(uint16_scale)
+        self.view_batch_augments = self._build_view_augments(view_batch_augments)
+
+    @staticmethod
+    def _build_view_augments(cfg: Sequence[Sequence[dict]] | None) -> nn.ModuleList | None:
+        if cfg is None:
+            return None
+        key = 'model.data_preprocessor.view_batch_augments'
+        if isinstance(cfg, (str, dict)) or not all(isinstance(v, (list, tuple)) for v in cfg):
+            raise ValueError(f'{key} must be one list of op configs per view (e.g. '
+                             f'[[], view_b]), got {cfg!r}')
+        if len(cfg) != 2:
+            raise ValueError(f'{key} must have one list per CMID view (2), got {len(cfg)}')
+        return nn.ModuleList(BatchPhotometric(ops, f'{key}[{v}]') for v, ops in enumerate(cfg))
 
     def _check_bands(self, data: dict) -> None:
         inputs = data.get('inputs')
@@ -131,9 +168,41 @@ class CMIDDataPreprocessor(SelfSupDataPreprocessor):
                     f'images with LoadRSImage(bands=...) giving {self.num_bands} bands, or '
                     f'set one mean/std value per band ({found})')
 
+    def _scale_augment_normalise(self, data: dict, training: bool) -> dict:
+        """mmpretrain's ``SelfSupDataPreprocessor.forward`` with the ``uint16_scale`` cast and
+        the views' batched photometric ops between the cast to float and normalisation."""
+        inputs, data_samples = self.cast_data([data['inputs'], data.get('data_samples')])
+        views = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        augment = (training and self.view_batch_augments is not None
+                   and isinstance(inputs, (list, tuple)))
+        if augment and len(views) != len(self.view_batch_augments):
+            raise ValueError(f'model.data_preprocessor.view_batch_augments has '
+                             f'{len(self.view_batch_augments)} view lists but the batch has '
+                             f'{len(views)} views')
+        out = []
+        for v, view in enumerate(views):
+            if self._channel_conversion:
+                view = view[:, [2, 1, 0], ...]
+            image_dtype = view.dtype
+            view = view.float()
+            if (self.uint16_scale is not None and not image_dtype.is_floating_point
+                    and image_dtype != torch.uint8):
+                view = view / self.uint16_scale
+                image_dtype = torch.float32  # the ops then see reflectance, as in the workers
+            if augment and len(self.view_batch_augments[v].ops):
+                view = self.view_batch_augments[v](view, image_dtype)
+            if self._enable_normalize:
+                view = (view - self.mean) / self.std
+            out.append(view)
+        return {'inputs': out if isinstance(inputs, (list, tuple)) else out[0],
+                'data_samples': data_samples}
+
     def forward(self, data: dict, training: bool = False) -> dict:
         self._check_bands(data)
-        out = super().forward(data, training)
+        if self.uint16_scale is None and self.view_batch_augments is None:
+            out = super().forward(data, training)
+        else:
+            out = self._scale_augment_normalise(data, training)
         inputs, data_samples = out['inputs'], out['data_samples']
         if not (isinstance(inputs, list) and data_samples and hasattr(data_samples[0], 'mask')):
             return out
