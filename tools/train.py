@@ -45,6 +45,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--no-persistent-workers', action='store_true',
                         help='whether to disable the persistent_workers option in dataloaders.')
     parser.add_argument(
+        '--views', choices=['worker', 'device'],
+        help="CMID configs: run the views' photometric ops per image in the data workers "
+        "(the reference's way) or batched on the training device "
+        '(cmid_mm.utils.view_placement); default: where the config puts them')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override some settings in the used config, the key-value pair '
         'in xxx=yyy format will be merged into config file. If the value to '
@@ -103,6 +108,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     # --cfg-options first, so that e.g. num_workers=0 also drops persistent_workers
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if getattr(args, 'views', None):
+        from cmid_mm.utils.view_placement import place_photometric
+        place_photometric(cfg, args.views)
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         set_default_dataloader_cfg(cfg, field)
     return cfg

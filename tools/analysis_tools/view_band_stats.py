@@ -80,21 +80,6 @@ def measure(cfg, files: list[Path], draws: int = 4, seed: int = 0) -> dict:
     return out
 
 
-def training_files(cfg, data_root: str | None) -> list[Path]:
-    """The config's training images (or ``data_root``'s); the built pretrain tiles of the
-    config's band count when the config's folder does not exist here."""
-    ds = cfg.train_dataloader.dataset
-    root = Path(data_root or ds.data_root)
-    exts = tuple(ds.get('extensions', ('.png', '.jpg')))
-    if not root.is_dir() and data_root is None:
-        from cmid_mm.rsdata import build_pretrain_tiles
-        root = build_pretrain_tiles() / ('msi' if '.tif' in exts else 'rgb')
-    files = sorted(f for f in root.rglob('*') if f.suffix.lower() in exts)
-    if not files:
-        raise FileNotFoundError(f'{root}: no training images with extensions {exts}')
-    return files
-
-
 def format_table(result: dict, names: list[str]) -> str:
     lines = ['op | ' + ' | '.join(names), '---|' + '---:|' * len(names)]
     for op, r in result['ops'].items():
@@ -108,6 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
     from mmengine.config import Config
 
     import cmid_mm  # noqa: F401  (registers the transforms)
+    from cmid_mm.utils.train_files import training_files
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options)
     files = training_files(cfg, args.data_root)

@@ -35,8 +35,10 @@ Params = dict[str, torch.Tensor]
 
 
 def _restore(x: torch.Tensor, white: float, integer: bool) -> torch.Tensor:
-    x = x.clamp(0., white)
-    return torch.round(x) if integer else x  # half to even, as np.rint
+    """Clip to ``[0, white]`` and, for integer images, round half to even (as ``np.rint``);
+    in place."""
+    x.clamp_(0., white)
+    return x.round_() if integer else x
 
 
 def _uniform(n: int, lo: float, hi: float, device: torch.device) -> torch.Tensor:
@@ -70,15 +72,22 @@ class _BatchOp:
     def _sample(self, shape: torch.Size, device: torch.device) -> Params:
         return {}
 
+    #: parameters drawn only for the samples the op runs on (in ``apply`` order)
+    subset_keys: tuple[str, ...] = ()
+
     def __call__(self, x: torch.Tensor, params: Params, white: float,
                  integer: bool) -> torch.Tensor:
-        """The op on the samples whose ``params['apply']`` is set; the others unchanged."""
-        idx = params['apply'].nonzero().flatten()
+        """The op on the samples whose ``params['apply']`` is set; the others unchanged.
+        ``x`` is a batch this module owns (changed in place where that is cheaper)."""
+        run = params['apply']
+        sub = {k: v if k in self.subset_keys else v[run] for k, v in params.items()
+               if k != 'apply'}
+        if bool(run.all()):
+            return self._apply(x, sub, white, integer)
+        idx = run.nonzero().flatten()
         if idx.numel() == 0:
             return x
-        sub = {k: v[idx] for k, v in params.items() if k != 'apply'}
-        out = self._apply(x[idx], sub, white, integer)
-        return x.index_copy(0, idx, out)
+        return x.index_copy_(0, idx, self._apply(x.index_select(0, idx), sub, white, integer))
 
     def _apply(self, x: torch.Tensor, p: Params, white: float, integer: bool) -> torch.Tensor:
         raise NotImplementedError
@@ -111,45 +120,51 @@ class _ColorJitter(_BatchOp):
 
     def _apply(self, x, p, white, integer):
         op = self.op
-        rgb = x.shape[1] == 3
-        lo_clip, hi_clip = torch.zeros_like(x[:1, :, :1, :1]), torch.full_like(
-            x[:1, :, :1, :1], white)
-        if op.band_range is not None:
-            lo, hi = _bounds(op, x.shape[1], x)
+        n, c = x.shape[:2]
+        rgb = c == 3
+        lo_clip = torch.zeros(1, c, 1, 1, dtype=x.dtype, device=x.device)
+        hi_clip = torch.full_like(lo_clip, white)
+        if op.band_range is not None:  # band space: u = (x - lo) / (hi - lo)
+            lo, hi = _bounds(op, c, x)
             scale = hi - lo
             x = (x - lo) / scale
-            lo_clip, hi_clip = (0 - lo) / scale, (white - lo) / scale
-        f = p['factor'].to(x.dtype).view(-1, 4, 1, 1, 1)  # (n, 4, 1, 1, 1)
+            lo_clip, hi_clip = (lo_clip - lo) / scale, (hi_clip - lo) / scale
+        factor = p['factor'].to(x.dtype)  # (n, 4)
+        luma = torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype, device=x.device)
         for pos in range(4):
-            kind = p['order'][:, pos]  # (n,) which op runs at this position
-            for t, fn in enumerate((self._brightness, self._contrast, self._saturation,
-                                    self._hue)):
-                sel = (kind == t) & p['enabled'][:, t]
-                if sel.any():
+            kind = p['order'][:, pos:pos + 1]  # (n, 1): the op at this position
+            run = p['enabled'].gather(1, kind)[:, 0]
+            f = factor.gather(1, kind)[:, 0]
+            kind = kind[:, 0]
+            # brightness (x f) and contrast ((x - m) f + m) are one per-sample affine map
+            affine = run & (kind <= 1)
+            contrast = run & (kind == 1)
+            if bool(affine.any()):
+                a = torch.where(affine, f, torch.ones_like(f))
+                b = torch.zeros_like(f)
+                if bool(contrast.any()):
+                    means = x.mean(dim=(2, 3))  # (n, C); the luma mean is linear in them
+                    m = means @ luma if rgb else means.mean(1)
+                    b = torch.where(contrast, (1 - f) * m, b)
+                x = torch.addcmul(b.view(-1, 1, 1, 1), x, a.view(-1, 1, 1, 1))
+            for t, fn in ((2, self._saturation), (3, self._hue)):
+                sel = run & (kind == t)
+                if bool(sel.any()):
                     idx = sel.nonzero().flatten()
-                    x = x.index_copy(0, idx, fn(x[idx], f[idx, t], rgb, white))
+                    x = x.index_copy(0, idx, fn(x.index_select(0, idx), f[idx], white))
             x = torch.maximum(torch.minimum(x, hi_clip), lo_clip)
         if op.band_range is not None:
-            x = x * scale + lo
+            x = torch.addcmul(lo, x, scale)
         return _restore(x, white, integer)
 
     @staticmethod
-    def _brightness(x, f, rgb, white):
-        return x * f
-
-    @staticmethod
-    def _contrast(x, f, rgb, white):
-        mean = (_gray(x) if rgb else x).mean(dim=(1, 2, 3), keepdim=True)
-        return (x - mean) * f + mean
-
-    @staticmethod
-    def _saturation(x, f, rgb, white):
+    def _saturation(x, f, white):
         gray = _gray(x)
-        return (x - gray) * f + gray
+        return (x - gray) * f.view(-1, 1, 1, 1) + gray
 
     @staticmethod
-    def _hue(x, f, rgb, white):
-        return shift_hue(x.clamp(0., white) / white, f.view(-1)) * white
+    def _hue(x, f, white):
+        return shift_hue(x.clamp(0., white) / white, f) * white
 
     def _image_params(self, params, i):
         order = [int(o) for o in params['order'][i]]
@@ -212,36 +227,41 @@ class _GaussianBlur(_BatchOp):
     def _apply(self, x, p, white, integer):
         n, c, h, w = x.shape
         width = self.op.kernel_range[1]
-        kern = gaussian_kernels(p['ksize'], p['sigma'], width).to(torch.float32)  # (n, K)
-        kern = kern.repeat_interleave(c, 0).to(x.dtype)  # (n*C, K)
+        k = gaussian_kernels(p['ksize'], p['sigma'], width).to(x.dtype)  # (n, K)
+        kernel = (k.view(n, 1, width, 1) * k.view(n, 1, 1, width))  # separable: outer product
         pad = width // 2
-        y = x.reshape(1, n * c, h, w)
-        y = F.conv2d(F.pad(y, (pad, pad, 0, 0), mode='reflect'), kern.view(n * c, 1, 1, width),
-                     groups=n * c)
-        y = F.conv2d(F.pad(y, (0, 0, pad, pad), mode='reflect'), kern.view(n * c, 1, width, 1),
-                     groups=n * c)
-        return _restore(y.view(n, c, h, w), white, integer)
+        # (n, C, H, W) -> (C, n, H, W): the bands are the batch, each sample its own group
+        y = F.pad(x.transpose(0, 1), (pad, pad, pad, pad), mode='reflect')
+        y = F.conv2d(y, kernel, groups=n).transpose(0, 1)
+        return _restore(y.contiguous(), white, integer)
 
     def _image_params(self, params, i):
         return dict(ksize=int(params['ksize'][i]), sigma=float(params['sigma'][i]))
 
 
 class _GaussNoise(_BatchOp):
+    subset_keys = ('noise', )
+
+    def sample(self, shape, device):
+        out = super().sample(shape, device)
+        k = int(out['apply'].sum())  # standard-normal noise only for the samples it runs on
+        out['noise'] = torch.randn((k, *shape[1:]), device=device)
+        return out
 
     def _sample(self, shape, device):
-        return dict(var=_uniform(shape[0], *self.op.var_limit, device),
-                    noise=torch.randn(shape, device=device))
+        return dict(var=_uniform(shape[0], *self.op.var_limit, device))
 
     def _apply(self, x, p, white, integer):
         unit = self.op.noise_std(white, x.shape[1])  # white / 255 or (C,) per band
         unit = torch.as_tensor(np.asarray(unit, dtype=np.float64), device=x.device).view(
             1, -1, 1, 1)
         std = (p['var'].sqrt().view(-1, 1, 1, 1) * unit).to(x.dtype)
-        return _restore(x + std * p['noise'], white, integer)
+        return _restore(torch.addcmul(x, std, p['noise']), white, integer)
 
     def _image_params(self, params, i):
+        j = int(params['apply'][:i].sum())  # its row among the drawn noise fields
         return dict(var=float(params['var'][i]),
-                    noise=params['noise'][i].permute(1, 2, 0).double().cpu().numpy())
+                    noise=params['noise'][j].permute(1, 2, 0).double().cpu().numpy())
 
 
 class _Solarize(_BatchOp):
@@ -251,7 +271,7 @@ class _Solarize(_BatchOp):
             lo, hi = 0., float(white)
         else:
             lo, hi = _bounds(self.op, x.shape[1], x)
-        x = torch.where(x >= lo + self.op.threshold * (hi - lo), lo + hi - x, x)
+        x = torch.where(x >= lo + self.op.threshold * (hi - lo), (lo + hi) - x, x)
         return _restore(x, white, integer)
 
 
@@ -260,7 +280,7 @@ class _ToGray(_BatchOp):
     def _apply(self, x, p, white, integer):
         if x.shape[1] != 3:
             return x
-        return _restore(_gray(x).expand(-1, 3, -1, -1), white, integer)
+        return _restore(_gray(x).repeat(1, 3, 1, 1), white, integer)
 
 
 #: per-image op type -> its batched version
@@ -323,6 +343,7 @@ class BatchPhotometric(nn.Module):
             raise TypeError(f'{self.where}: expects a float batch, got {x.dtype}')
         if params is None:
             params = self.sample(x.shape, x.device)
+        x = x.clone()  # the ops change it in place; the caller's batch stays as it was
         for op, p in zip(self.ops, params):
             x = op(x, p, *white_level(image_dtype, op.op.max_value))
         return x
