@@ -18,6 +18,8 @@ train_pipeline = [
     dict(type='Resize', scale=(crop_size, crop_size), interpolation='bicubic'),
     dict(type='CMIDMultiView', view_pipelines=[view_a, view_b], crop_size=crop_size,
          crop_ratio_range=(0.3, 1.0), flip_prob=0.5,
+         # the reference resizes its crops bilinearly (albumentations' INTER_LINEAR)
+         interpolation='bilinear',
          mask_generator=dict(type='SimMIMMaskGenerator', input_size=crop_size,
                              mask_patch_size=32, model_patch_size=4, mask_ratio=0.6)),
     dict(type='PackInputs', algorithm_keys=['grid', 'mask'], meta_keys=['img_path']),
