@@ -125,3 +125,37 @@ def test_marked_section_is_replaced(micro):
     assert text.startswith(PRE) and text.endswith(POST) and 'old table' not in text
     body = text.split(mc.MARKERS[0])[1].split(mc.MARKERS[1])[0]
     assert results['command'] in body and '| 13-band | RGB CMID adapted' in body
+
+
+def test_collect_merges_the_rows_of_work_dirs(micro, tmp_path):
+    """Seeds run in separate work dirs give one table: every (run, seed) once, the mean
+    over both, rows with fewer seeds marked; a dir run with other settings is refused."""
+    results, work, _ = micro
+    other = tmp_path / 'seed1'
+    other.mkdir()
+    shifted = []
+    for r in results['rows']:
+        row = dict(r, seed=1, scores={k: v + 2.0 for k, v in r['scores'].items()})
+        if r['run'] != 'cmid_adapted':  # seed 1 "still running": its last row not written
+            shifted.append(row)
+    (other / 'rows.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in shifted))
+    (other / 'results.json').write_text(json.dumps(dict(
+        json.loads((work / 'results.json').read_text()), rows=shifted)))
+    out = tmp_path / 'table.md'
+    merged = mc.main(['--collect', str(work), str(other), str(work), '--out', str(out)])
+    assert merged['settings']['seeds'] == [0, 1]
+    assert len(merged['rows']) == len(results['rows']) + len(shifted)
+    summary = {e['run']: e for e in merged['summary']}
+    one = {e['run']: e for e in results['summary']}
+    for run, e in summary.items():
+        for key, cell in e['scores'].items():
+            extra = 1.0 if run != 'cmid_adapted' else 0.0
+            assert cell['mean'] == pytest.approx(one[run]['scores'][key]['mean'] + extra)
+    assert summary['cmid_adapted']['seeds'] == [0]
+    body = out.read_text()
+    assert '(seeds 0 only)' in body and body.count('(seeds 0 only)') == 1
+    bad = json.loads((other / 'results.json').read_text())
+    bad['settings']['width'] = 64
+    (other / 'results.json').write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match='different settings'):
+        mc.main(['--collect', str(work), str(other), '--out', str(out)])

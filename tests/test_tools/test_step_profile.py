@@ -65,3 +65,13 @@ def test_rejects_non_cmid_config(tmp_path):
     cfg = SSL_CONFIGS / 'mocov2_resnet18_s2-tiles-128.py'
     with pytest.raises(ValueError, match="model type is 'MoCo'"):
         sp.profile(str(cfg), batch_size=2, iters=1)
+
+
+def test_views_flag_moves_the_photometric_ops(pretrain_tiles):
+    """--views device runs the strong view's ops batched in the preprocess phase."""
+    argv = [str(TINY_CFG), '--batch-size', '2', '--iters', '1', '--warmup', '0',
+            '--data-root', str(pretrain_tiles)]
+    worker = sp.main(argv)
+    device = sp.main([*argv, '--views', 'device'])
+    assert worker['views'] == 'worker' and device['views'] == 'device'
+    assert sp.format_report(device).splitlines()[1].endswith('preprocess phase (device)')

