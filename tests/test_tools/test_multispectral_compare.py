@@ -159,3 +159,11 @@ def test_collect_merges_the_rows_of_work_dirs(micro, tmp_path):
     (other / 'results.json').write_text(json.dumps(bad))
     with pytest.raises(ValueError, match='different settings'):
         mc.main(['--collect', str(work), str(other), '--out', str(out)])
+
+
+def test_runs_selects_rows(tmp_path):
+    """--runs random_msi cmid_msi trains and scores only those (no RGB pretraining)."""
+    results = mc.main(['--micro', '--seeds', '0', '--runs', 'random_msi', 'cmid_msi',
+                       '--work-dir', str(tmp_path)])
+    assert [r['run'] for r in results['rows']] == ['random_msi', 'cmid_msi']
+    assert not (tmp_path / 'cmid_rgb').exists() and not (tmp_path / 'random_rgb').exists()

@@ -44,7 +44,7 @@ from pathlib import Path
 # phase -> (label, timer keys summed into it)
 PHASES = {
     'data_loading': ('data loading (next(dataloader))', ['data']),
-    'preprocess': ('preprocess (device views, normalise, masks)', ['preprocess']),
+    'preprocess': ('preprocess (views, normalise, masks)', ['preprocess']),
     'student_fwd': ('student passes (masked)', ['student_backbone']),
     'teacher_fwd': ('teacher passes (no_grad)', ['teacher_backbone']),
     'ema_update': ('teacher EMA update', ['ema_update']),

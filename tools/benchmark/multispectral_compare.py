@@ -122,6 +122,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    'evaluations (default 1: with another job on the cores, 2 OpenMP threads '
                    'spin and slow down)')
     p.add_argument('--data-root', default=None, help='dataset cache root (docs/data.md)')
+    p.add_argument('--runs', nargs='+', choices=list(RUNS), default=list(RUNS),
+                   help='rows to run (default all); the RGB pretraining also runs when an '
+                   'adapted row needs it')
     p.add_argument('--collect', nargs='+', metavar='WORK_DIR', help='train nothing: one table '
                    'from the rows.jsonl of these work dirs (e.g. seeds run side by side); a '
                    'row whose run and seed came earlier is skipped; written to --out')
@@ -289,17 +292,27 @@ def _cached(out: Path, args: argparse.Namespace) -> dict | None:
 
 
 def run_seed(seed: int, args: argparse.Namespace, ctx: dict, rows: list[dict]) -> None:
-    """All rows of one seed: random init (+ colour), both pretrainings, the adapted model."""
+    """The rows of one seed in ``args.runs``: random init (+ colour), both pretrainings, the
+    adapted model and its further training (the RGB pretraining runs when they need it)."""
+    want = set(args.runs)
     for kind in ('rgb', 'msi'):
+        if not want & {f'colour_{kind}', f'random_{kind}'}:
+            continue
         out = args.work_dir / f'random_{kind}' / f'seed{seed}' / 'eval.json'
         result = _cached(out, args) or evaluate(kind, None, out, seed, args, ctx, color=True)
-        record(dict(run=f'colour_{kind}', seed=seed, scores=table_scores(result, True)),
-               args, rows)
-        record(dict(run=f'random_{kind}', seed=seed, scores=table_scores(result),
-                    bn_batches=_bn_batches(result)), args, rows)
+        if f'colour_{kind}' in want:
+            record(dict(run=f'colour_{kind}', seed=seed, scores=table_scores(result, True)),
+                   args, rows)
+        if f'random_{kind}' in want:
+            record(dict(run=f'random_{kind}', seed=seed, scores=table_scores(result),
+                        bn_batches=_bn_batches(result)), args, rows)
     weights = {}
+    adapted_rows = want & {'adapted', 'cmid_adapted'}
     for kind in ('rgb', 'msi'):
-        weights[kind] = pretrained_row(f'cmid_{kind}', kind, seed, args, ctx, rows)
+        if f'cmid_{kind}' in want or (kind == 'rgb' and adapted_rows):
+            weights[kind] = pretrained_row(f'cmid_{kind}', kind, seed, args, ctx, rows)
+    if not adapted_rows:
+        return
     out = args.work_dir / 'adapted' / f'seed{seed}' / 'eval.json'
     dst = out.parent / 'backbone_13band.pth'
     result = _cached(out, args)
@@ -309,7 +322,8 @@ def run_seed(seed: int, args: argparse.Namespace, ctx: dict, rows: list[dict]) -
         result = evaluate('msi', dst, out, seed, args, ctx, color=False)
     record(dict(run='adapted', seed=seed, scores=table_scores(result),
                 bn_batches=_bn_batches(result)), args, rows)
-    pretrained_row('cmid_adapted', 'msi', seed, args, ctx, rows, init=dst)
+    if 'cmid_adapted' in want:
+        pretrained_row('cmid_adapted', 'msi', seed, args, ctx, rows, init=dst)
 
 
 def pretrained_row(run: str, kind: str, seed: int, args: argparse.Namespace, ctx: dict,
