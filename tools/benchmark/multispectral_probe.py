@@ -26,7 +26,7 @@ The variants (``--variants``, default all):
 Example (docs/benchmarks.md, "Multispectral: why 13-band loss_rec rose")::
 
     nice -n 5 python tools/benchmark/multispectral_probe.py --iters 760 --jobs 2 \\
-        --out docs/benchmarks.md
+        --out work_dirs/multispectral_probe/probe.md
 """
 from __future__ import annotations
 
