@@ -46,25 +46,31 @@ def make_cmid_batch(files, crop_size: int = 64, seed: int = 0,
         dict: ``default_collate`` of the packed samples (``inputs``: two
         (B, 3, crop, crop) uint8 views; ``data_samples`` with mask and grid).
     """
-    import numpy as np
     from mmengine.config import Config
+    cfg = Config.fromfile(str(config))
+    return run_pipeline(cfg.train_pipeline, files, crop_size, seed)
+
+
+def run_pipeline(pipeline, files, crop_size: int, seed: int) -> dict:
+    """A CMID ``train_pipeline`` (list of transform configs) at ``crop_size`` px on
+    ``files`` after ``np.random.seed(seed)``: ``default_collate`` of the packed samples."""
+    import numpy as np
     from mmengine.dataset import default_collate
     from mmpretrain.registry import TRANSFORMS
-    cfg = Config.fromfile(str(config))
-    pipeline = []
-    for t in cfg.train_pipeline:
+    steps = []
+    for t in pipeline:
         t = t.to_dict() if hasattr(t, 'to_dict') else dict(t)
         if t['type'] == 'Resize':
             t['scale'] = (crop_size, crop_size)
         if t['type'] == 'CMIDMultiView':
             t['crop_size'] = crop_size
-            t['mask_generator']['input_size'] = crop_size
-        pipeline.append(TRANSFORMS.build(t))
+            t['mask_generator'] = dict(t['mask_generator'], input_size=crop_size)
+        steps.append(TRANSFORMS.build(t))
     np.random.seed(seed)
     samples = []
     for f in files:
         r = dict(img_path=str(f))
-        for t in pipeline:
+        for t in steps:
             r = t(r)
         samples.append(r)
     return default_collate(samples)

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import default_collate
 from mmengine.registry import init_default_scope
-from mmpretrain.registry import MODELS, TRANSFORMS
+from mmpretrain.registry import MODELS
 
-from tests.helpers import REPO
+from tests.helpers import REPO, run_pipeline
 
 CMID = REPO / 'configs/cmid'
 MSI_CPU = CMID / 'cmid_resnet18_1xb32-adan-20e_s2-13band-128.py'
@@ -29,23 +27,7 @@ def msi_files() -> list:
 
 def _batch(pipeline: list[dict], files, seed: int, size: int = 64) -> dict:
     """The pipeline at ``size`` px on ``files`` with ``np.random.seed(seed)``, collated."""
-    steps = []
-    for t in copy.deepcopy(pipeline):
-        t = dict(t)
-        if t['type'] == 'Resize':
-            t['scale'] = (size, size)
-        if t['type'] == 'CMIDMultiView':
-            t['crop_size'] = size
-            t['mask_generator'] = dict(t['mask_generator'], input_size=size)
-        steps.append(TRANSFORMS.build(t))
-    np.random.seed(seed)
-    samples = []
-    for f in files:
-        r = dict(img_path=str(f))
-        for t in steps:
-            r = t(r)
-        samples.append(r)
-    return default_collate(samples)
+    return run_pipeline(copy.deepcopy(pipeline), files, size, seed)
 
 
 def _preprocessor(cfg_path, **overrides):
