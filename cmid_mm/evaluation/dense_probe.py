@@ -295,3 +295,36 @@ def evaluate_dense_color(root: str | Path, seed: int = 0, stride: int = 1,
                                 seed=seed)
     return dict(scores, classes=classes, feature_shape=list(xt.shape[1:]),
                 train_tiles=len(xt), val_tiles=len(xv))
+
+
+def evaluate_dense_with_pixels(model: nn.Module, root: str | Path, size: int | None = 128,
+                               feature_index: int = -1, seed: int = 0, stride: int = 1,
+                               load_cfg: dict | None = None) -> dict:
+    """The dense probe on the backbone's map *and* the pixel's own bands, side by side.
+
+    The frozen map (D, h, w) is upsampled bilinearly to the label grid and concatenated
+    with the image's bands (as :func:`evaluate_dense_color` gives them to its probe), so
+    the 1x1 head sees (D + C) values per pixel. What it scores above the colour baseline
+    is what the backbone adds to the pixel's spectrum (spatial context); equal scores mean
+    it adds nothing the probe can use.
+
+    Returns:
+        dict: As :func:`evaluate_dense` (``feature_shape`` is (D + C, H, W)).
+    """
+    (xt, yt, classes), (xv, yv, _) = (load_seg_split(root, s, load_cfg) for s in ('train', 'val'))
+    xt, yt, xv, yv = xt[::stride], yt[::stride], xv[::stride], yv[::stride]
+    scale = 255. if xt.dtype == torch.uint8 else 1.
+
+    def joined(x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        f = extract_dense_features(model, x, size, feature_index)
+        f = F.interpolate(f, size=tuple(labels.shape[-2:]), mode='bilinear',
+                          align_corners=False)
+        px = F.interpolate(x.float() / scale, size=tuple(labels.shape[-2:]), mode='bilinear',
+                           align_corners=False) if x.shape[-2:] != labels.shape[-2:] \
+            else x.float() / scale
+        return torch.cat([f, px], dim=1)
+
+    ft, fv = joined(xt, yt), joined(xv, yv)
+    scores = dense_probe_scores(ft, yt, fv, yv, len(classes), seed=seed)
+    return dict(scores, classes=classes, feature_shape=list(ft.shape[1:]),
+                train_tiles=len(xt), val_tiles=len(xv))

