@@ -167,3 +167,11 @@ def test_runs_selects_rows(tmp_path):
                        '--work-dir', str(tmp_path)])
     assert [r['run'] for r in results['rows']] == ['random_msi', 'cmid_msi']
     assert not (tmp_path / 'cmid_rgb').exists() and not (tmp_path / 'random_rgb').exists()
+    # --resume after a crash between the pretraining and its evaluation: scored, not retrained
+    run = tmp_path / 'cmid_msi/seed0'
+    (run / 'eval.json').unlink()
+    stats = (run / 'run_stats.json').stat().st_mtime_ns
+    again = mc.main(['--micro', '--seeds', '0', '--runs', 'cmid_msi', '--resume',
+                     '--work-dir', str(tmp_path)])
+    assert (run / 'run_stats.json').stat().st_mtime_ns == stats
+    assert again['rows'][0]['scores'] == results['rows'][1]['scores']

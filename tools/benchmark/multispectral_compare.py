@@ -116,7 +116,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    '(default: <work-dir>/benchmarks.md)')
     p.add_argument('--micro', action='store_true', help='smoke setting: 8 tiles, batch 4, '
                    '12 steps, eval_frozen --micro, 2 BN batches')
-    p.add_argument('--resume', action='store_true', help='reuse the eval.json of runs that '
+    p.add_argument('--resume', action='store_true', help='reuse the eval.json (or the finished '
+                   'pretraining) of runs that '
                    'finished in an earlier call with the same work dir')
     p.add_argument('--eval-threads', type=int, default=1, help='torch threads of the '
                    'evaluations (default 1: with another job on the cores, 2 OpenMP threads '
@@ -334,8 +335,11 @@ def pretrained_row(run: str, kind: str, seed: int, args: argparse.Namespace, ctx
     out = run_dir / 'eval.json'
     result = _cached(out, args)
     if result is None:
-        stats = pretrain(kind, seed, args, ctx, run=run, init=init)
-        (run_dir / 'run_stats.json').write_text(json.dumps(stats, indent=2))
+        trained = args.resume and (run_dir / 'run_stats.json').is_file() and (
+            run_dir / 'backbone.pth').is_file()  # pretraining finished, its eval did not
+        if not trained:
+            stats = pretrain(kind, seed, args, ctx, run=run, init=init)
+            (run_dir / 'run_stats.json').write_text(json.dumps(stats, indent=2))
         result = evaluate(kind, run_dir / 'backbone.pth', out, seed, args, ctx, color=False)
     stats = json.loads((run_dir / 'run_stats.json').read_text())
     rec = stats['loss_terms'].get('loss_rec', [None, None])
