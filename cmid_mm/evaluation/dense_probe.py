@@ -239,6 +239,17 @@ def dense_probe_scores(train_feats: torch.Tensor, train_labels: torch.Tensor,
     return segmentation_scores(pred, val_labels, num_classes, ignore_index)
 
 
+def _strided_splits(root: str | Path, stride: int, load_cfg: dict | None):
+    """Train and val images and labels of a seg set, every ``stride``-th tile, + classes."""
+    (xt, yt, classes), (xv, yv, _) = (load_seg_split(root, s, load_cfg) for s in ('train', 'val'))
+    return xt[::stride], yt[::stride], xv[::stride], yv[::stride], classes
+
+
+def _pixels(x: torch.Tensor) -> torch.Tensor:
+    """Images as probe features: uint8 scaled to 0..1, reflectance as it is."""
+    return x.float() / (255. if x.dtype == torch.uint8 else 1.)
+
+
 def evaluate_dense(model: nn.Module, root: str | Path, size: int | None = 128,
                    feature_index: int = -1, seed: int = 0, stride: int = 1,
                    load_cfg: dict | None = None) -> dict:
@@ -259,8 +270,7 @@ def evaluate_dense(model: nn.Module, root: str | Path, size: int | None = 128,
         dict: ``miou``, ``per_class_iou``, ``aacc``, ``classes``, ``feature_shape``
         (D, h, w) and the tile counts.
     """
-    (xt, yt, classes), (xv, yv, _) = (load_seg_split(root, s, load_cfg) for s in ('train', 'val'))
-    xt, yt, xv, yv = xt[::stride], yt[::stride], xv[::stride], yv[::stride]
+    xt, yt, xv, yv, classes = _strided_splits(root, stride, load_cfg)
     ft = extract_dense_features(model, xt, size, feature_index)
     fv = extract_dense_features(model, xv, size, feature_index)
     scores = dense_probe_scores(ft, yt, fv, yv, len(classes), seed=seed)
@@ -288,11 +298,8 @@ def evaluate_dense_color(root: str | Path, seed: int = 0, stride: int = 1,
     Returns:
         dict: As :func:`evaluate_dense`.
     """
-    (xt, yt, classes), (xv, yv, _) = (load_seg_split(root, s, load_cfg) for s in ('train', 'val'))
-    xt, yt, xv, yv = xt[::stride], yt[::stride], xv[::stride], yv[::stride]
-    scale = 255. if xt.dtype == torch.uint8 else 1.
-    scores = dense_probe_scores(xt.float() / scale, yt, xv.float() / scale, yv, len(classes),
-                                seed=seed)
+    xt, yt, xv, yv, classes = _strided_splits(root, stride, load_cfg)
+    scores = dense_probe_scores(_pixels(xt), yt, _pixels(xv), yv, len(classes), seed=seed)
     return dict(scores, classes=classes, feature_shape=list(xt.shape[1:]),
                 train_tiles=len(xt), val_tiles=len(xv))
 
@@ -311,17 +318,15 @@ def evaluate_dense_with_pixels(model: nn.Module, root: str | Path, size: int | N
     Returns:
         dict: As :func:`evaluate_dense` (``feature_shape`` is (D + C, H, W)).
     """
-    (xt, yt, classes), (xv, yv, _) = (load_seg_split(root, s, load_cfg) for s in ('train', 'val'))
-    xt, yt, xv, yv = xt[::stride], yt[::stride], xv[::stride], yv[::stride]
-    scale = 255. if xt.dtype == torch.uint8 else 1.
+    xt, yt, xv, yv, classes = _strided_splits(root, stride, load_cfg)
 
     def joined(x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        f = extract_dense_features(model, x, size, feature_index)
-        f = F.interpolate(f, size=tuple(labels.shape[-2:]), mode='bilinear',
-                          align_corners=False)
-        px = F.interpolate(x.float() / scale, size=tuple(labels.shape[-2:]), mode='bilinear',
-                           align_corners=False) if x.shape[-2:] != labels.shape[-2:] \
-            else x.float() / scale
+        grid = tuple(labels.shape[-2:])
+        f = F.interpolate(extract_dense_features(model, x, size, feature_index), size=grid,
+                          mode='bilinear', align_corners=False)
+        px = _pixels(x)
+        if tuple(px.shape[-2:]) != grid:
+            px = F.interpolate(px, size=grid, mode='bilinear', align_corners=False)
         return torch.cat([f, px], dim=1)
 
     ft, fv = joined(xt, yt), joined(xv, yv)
