@@ -4,6 +4,7 @@ from .dense_probe import (
     dense_probe_scores,
     evaluate_dense,
     evaluate_dense_color,
+    evaluate_dense_protocols,
     evaluate_dense_with_pixels,
     extract_dense_features,
     image_suffix,
@@ -20,6 +21,6 @@ __all__ = ['knn_classify', 'knn_accuracy', 'linear_probe_accuracy', 'extract_poo
            'bn_layers', 'recalibrate_bn', 'recalibrate_bn_on_tiles',
            'color_histogram_features', 'extract_color_features',
            'dense_probe_scores', 'evaluate_dense', 'evaluate_dense_color',
-           'evaluate_dense_with_pixels',
+           'evaluate_dense_protocols', 'evaluate_dense_with_pixels',
            'extract_dense_features', 'load_seg_split', 'segmentation_scores',
            'backbone_weights', 'build_frozen_model']

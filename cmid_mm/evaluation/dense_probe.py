@@ -250,6 +250,63 @@ def _pixels(x: torch.Tensor) -> torch.Tensor:
     return x.float() / (255. if x.dtype == torch.uint8 else 1.)
 
 
+def _scored(feats: tuple[torch.Tensor, torch.Tensor], labels: tuple[torch.Tensor, torch.Tensor],
+            classes: list, seed: int) -> dict:
+    """The probe on (train, val) features, with the shape and tile counts of the result."""
+    (ft, fv), (yt, yv) = feats, labels
+    scores = dense_probe_scores(ft, yt, fv, yv, len(classes), seed=seed)
+    return dict(scores, classes=classes, feature_shape=list(ft.shape[1:]),
+                train_tiles=len(ft), val_tiles=len(fv))
+
+
+def _with_pixels(feats: torch.Tensor, images: torch.Tensor, grid: tuple) -> torch.Tensor:
+    """A frozen map upsampled to the label grid, concatenated with the image's bands."""
+    f = F.interpolate(feats, size=grid, mode='bilinear', align_corners=False)
+    px = _pixels(images)
+    if tuple(px.shape[-2:]) != grid:
+        px = F.interpolate(px, size=grid, mode='bilinear', align_corners=False)
+    return torch.cat([f, px], dim=1)
+
+
+def evaluate_dense_protocols(model: nn.Module | None, root: str | Path, size: int | None = 128,
+                             feature_index: int = -1, seed: int = 0, stride: int = 1,
+                             load_cfg: dict | None = None, dense: bool = True,
+                             color: bool = False, pixels: bool = False) -> dict[str, dict]:
+    """Several dense protocols on one set, from one read of its splits and one extraction.
+
+    ``dense`` is :func:`evaluate_dense`, ``color`` :func:`evaluate_dense_color` and
+    ``pixels`` :func:`evaluate_dense_with_pixels`: each result equals the single
+    protocol's, but the tiles are read once and the frozen maps extracted once (the
+    backbone + pixel probe reuses the plain probe's maps).
+
+    Args:
+        model: Frozen mmpretrain model (``data_preprocessor`` + ``extract_feat``);
+            only read when ``dense`` or ``pixels``.
+        root, size, feature_index, seed, stride, load_cfg: As :func:`evaluate_dense`.
+        dense, color, pixels: Which protocols to run.
+
+    Returns:
+        dict: ``{'dense': ..., 'dense_color': ..., 'dense_pixels': ...}``, the keys of
+        the protocols asked for, each as :func:`evaluate_dense`.
+    """
+    if (dense or pixels) and model is None:
+        raise ValueError('evaluate_dense_protocols: dense / pixels need a model')
+    xt, yt, xv, yv, classes = _strided_splits(root, stride, load_cfg)
+    labels = (yt, yv)
+    out = {}
+    if dense or pixels:
+        maps = tuple(extract_dense_features(model, x, size, feature_index) for x in (xt, xv))
+    if dense:
+        out['dense'] = _scored(maps, labels, classes, seed)
+    if color:
+        out['dense_color'] = _scored((_pixels(xt), _pixels(xv)), labels, classes, seed)
+    if pixels:
+        joined = tuple(_with_pixels(f, x, tuple(y.shape[-2:]))
+                       for f, x, y in zip(maps, (xt, xv), labels))
+        out['dense_pixels'] = _scored(joined, labels, classes, seed)
+    return out
+
+
 def evaluate_dense(model: nn.Module, root: str | Path, size: int | None = 128,
                    feature_index: int = -1, seed: int = 0, stride: int = 1,
                    load_cfg: dict | None = None) -> dict:
@@ -270,12 +327,8 @@ def evaluate_dense(model: nn.Module, root: str | Path, size: int | None = 128,
         dict: ``miou``, ``per_class_iou``, ``aacc``, ``classes``, ``feature_shape``
         (D, h, w) and the tile counts.
     """
-    xt, yt, xv, yv, classes = _strided_splits(root, stride, load_cfg)
-    ft = extract_dense_features(model, xt, size, feature_index)
-    fv = extract_dense_features(model, xv, size, feature_index)
-    scores = dense_probe_scores(ft, yt, fv, yv, len(classes), seed=seed)
-    return dict(scores, classes=classes, feature_shape=list(ft.shape[1:]),
-                train_tiles=len(xt), val_tiles=len(xv))
+    return evaluate_dense_protocols(model, root, size, feature_index, seed, stride,
+                                    load_cfg)['dense']
 
 
 def evaluate_dense_color(root: str | Path, seed: int = 0, stride: int = 1,
@@ -298,10 +351,8 @@ def evaluate_dense_color(root: str | Path, seed: int = 0, stride: int = 1,
     Returns:
         dict: As :func:`evaluate_dense`.
     """
-    xt, yt, xv, yv, classes = _strided_splits(root, stride, load_cfg)
-    scores = dense_probe_scores(_pixels(xt), yt, _pixels(xv), yv, len(classes), seed=seed)
-    return dict(scores, classes=classes, feature_shape=list(xt.shape[1:]),
-                train_tiles=len(xt), val_tiles=len(xv))
+    return evaluate_dense_protocols(None, root, seed=seed, stride=stride, load_cfg=load_cfg,
+                                    dense=False, color=True)['dense_color']
 
 
 def evaluate_dense_with_pixels(model: nn.Module, root: str | Path, size: int | None = 128,
@@ -318,18 +369,5 @@ def evaluate_dense_with_pixels(model: nn.Module, root: str | Path, size: int | N
     Returns:
         dict: As :func:`evaluate_dense` (``feature_shape`` is (D + C, H, W)).
     """
-    xt, yt, xv, yv, classes = _strided_splits(root, stride, load_cfg)
-
-    def joined(x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        grid = tuple(labels.shape[-2:])
-        f = F.interpolate(extract_dense_features(model, x, size, feature_index), size=grid,
-                          mode='bilinear', align_corners=False)
-        px = _pixels(x)
-        if tuple(px.shape[-2:]) != grid:
-            px = F.interpolate(px, size=grid, mode='bilinear', align_corners=False)
-        return torch.cat([f, px], dim=1)
-
-    ft, fv = joined(xt, yt), joined(xv, yv)
-    scores = dense_probe_scores(ft, yt, fv, yv, len(classes), seed=seed)
-    return dict(scores, classes=classes, feature_shape=list(ft.shape[1:]),
-                train_tiles=len(xt), val_tiles=len(xv))
+    return evaluate_dense_protocols(model, root, size, feature_index, seed, stride, load_cfg,
+                                    dense=False, pixels=True)['dense_pixels']

@@ -10,6 +10,7 @@ from cmid_mm.evaluation.dense_probe import (
     dense_probe_scores,
     evaluate_dense,
     evaluate_dense_color,
+    evaluate_dense_protocols,
     evaluate_dense_with_pixels,
     load_seg_split,
     segmentation_scores,
@@ -138,3 +139,26 @@ def test_dense_probe_with_pixels_adds_the_backbone_to_the_colour_baseline(cloud_
     pix = evaluate_dense_with_pixels(PixelModel(), cloud_root, size=32, stride=3)
     assert pix['feature_shape'] == [3 + 3, 64, 64] and pix['train_tiles'] == 18
     assert pix['miou'] > const['miou'] - 2.
+
+
+def test_dense_protocols_together_equal_each_alone_and_extract_once(cloud_root, monkeypatch):
+    """eval_frozen runs the three protocols in one call: the same numbers as each protocol
+    alone, from one extraction of the train and one of the val maps."""
+    import cmid_mm.evaluation.dense_probe as dp
+    alone = dict(dense=evaluate_dense(PixelModel(), cloud_root, size=32, stride=3, seed=1),
+                 dense_color=evaluate_dense_color(cloud_root, stride=3, seed=1),
+                 dense_pixels=evaluate_dense_with_pixels(PixelModel(), cloud_root, size=32,
+                                                         stride=3, seed=1))
+    calls = []
+    real = dp.extract_dense_features
+    monkeypatch.setattr(dp, 'extract_dense_features',
+                        lambda model, x, *a, **k: calls.append(len(x)) or real(model, x, *a, **k))
+    together = evaluate_dense_protocols(PixelModel(), cloud_root, size=32, stride=3, seed=1,
+                                        color=True, pixels=True)
+    assert together == alone
+    assert calls == [18, 9]  # train once, val once
+    only = evaluate_dense_protocols(PixelModel(), cloud_root, size=32, stride=3, dense=False,
+                                    color=True)
+    assert set(only) == {'dense_color'} and calls == [18, 9]  # no model pass for colour
+    with pytest.raises(ValueError, match='need a model'):
+        evaluate_dense_protocols(None, cloud_root, pixels=True)

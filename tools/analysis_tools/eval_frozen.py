@@ -141,9 +141,7 @@ def main(argv: list[str] | None = None) -> dict:
     from cmid_mm.evaluation import (
         build_eval_sets,
         build_frozen_model,
-        evaluate_dense,
-        evaluate_dense_color,
-        evaluate_dense_with_pixels,
+        evaluate_dense_protocols,
         extract_color_features,
         frozen_feature_scores,
         knn_accuracy,
@@ -219,21 +217,15 @@ def main(argv: list[str] | None = None) -> dict:
                 **info)
             log(f'colour {name}: {result["color"][name]}')
     for name in args.dense_sets:
-        result['dense'][name] = evaluate_dense(model, builders[name](), size=args.dense_size,
-                                               seed=args.seed, stride=micro['dense_stride'],
-                                               load_cfg=load_cfg)
-        log(f'dense {name}: mIoU {result["dense"][name]["miou"]:.2f}')
-        if not args.no_color:
-            result['dense_color'][name] = evaluate_dense_color(
-                builders[name](), seed=args.seed, stride=micro['dense_stride'],
-                load_cfg=load_cfg)
-            log(f'dense colour {name}: mIoU {result["dense_color"][name]["miou"]:.2f}')
-        if args.dense_pixels:
-            result['dense_pixels'][name] = evaluate_dense_with_pixels(
-                model, builders[name](), size=args.dense_size, seed=args.seed,
-                stride=micro['dense_stride'], load_cfg=load_cfg)
-            log(f'dense backbone + pixels {name}: mIoU '
-                f'{result["dense_pixels"][name]["miou"]:.2f}')
+        runs = evaluate_dense_protocols(model, builders[name](), size=args.dense_size,
+                                        seed=args.seed, stride=micro['dense_stride'],
+                                        load_cfg=load_cfg, color=not args.no_color,
+                                        pixels=args.dense_pixels)
+        for key, label in (('dense', 'dense'), ('dense_color', 'dense colour'),
+                           ('dense_pixels', 'dense backbone + pixels')):
+            if key in runs:
+                result[key][name] = runs[key]
+                log(f'{label} {name}: mIoU {runs[key]["miou"]:.2f}')
     result['seconds'] = round(time.time() - t0, 1)
 
     text = json.dumps(result, indent=2)
