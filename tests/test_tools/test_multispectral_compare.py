@@ -16,6 +16,7 @@ from PIL import Image
 
 from cmid_mm.rsdata import build_pretrain_tiles, read_build_info
 from cmid_mm.utils import safe_load_checkpoint
+from tests.test_tools.golden_tables import assert_same_as_before, section
 from tools.benchmark import multispectral_compare as mc
 
 PRE, POST = '# Benchmarks\n\nIntro.\n\n', '\n\n## Next\n\nkept\n'
@@ -175,3 +176,11 @@ def test_runs_selects_rows(tmp_path):
                      '--work-dir', str(tmp_path)])
     assert (run / 'run_stats.json').stat().st_mtime_ns == stats
     assert again['rows'][0]['scores'] == results['rows'][1]['scores']
+
+
+def test_table_and_results_as_before_the_move(micro):
+    """The table and results.json of this micro run equal the ones of the tool before the
+    orchestration moved into cmid_mm.benchmark (timings, dates masked)."""
+    _, work, out = micro
+    assert_same_as_before('multispectral_compare', section(out.read_text(), *mc.MARKERS),
+                          json.loads((work / 'results.json').read_text()), work)

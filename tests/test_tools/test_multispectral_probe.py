@@ -2,9 +2,12 @@
 they name, and the table's parts add up to loss_rec."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from mmengine.config import Config
 
+from tests.test_tools.golden_tables import assert_same_as_before, section
 from tools.benchmark import multispectral_probe as mp
 
 
@@ -47,3 +50,12 @@ def test_table_parts_add_up(micro):
             assert bands == pytest.approx(r['loss_rec'], rel=1e-3)
     body = (work / 'probe.md').read_text()
     assert '| baseline | old recipe' in body and 'B10' in body
+
+
+def test_table_and_results_as_before_the_move(micro):
+    """The table and results.json of this micro run equal the ones of the tool before the
+    orchestration moved into cmid_mm.benchmark (timings, dates masked)."""
+    _, work = micro
+    assert_same_as_before('multispectral_probe', section((work / 'probe.md').read_text(),
+                                                         *mp.MARKERS),
+                          json.loads((work / 'results.json').read_text()), work)

@@ -16,6 +16,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from tests.test_tools.golden_tables import assert_same_as_before, section
 from tools.benchmark import ssl_compare as sc
 
 TRAINED = ('cmid', 'mocov2', 'byol', 'simmim')
@@ -224,3 +225,11 @@ def test_schedule_rules_and_section_writer(tmp_path):
     text = out.read_text()
     assert 'table v1' not in text and text.count('table v2') == 1 and 'cpu table' in text
     assert text.index('ssl_compare:gpu:start') < text.index('ssl_compare:cpu:start')
+
+
+def test_table_and_results_as_before_the_move(micro):
+    """The table and results.json of this micro run equal the ones ssl_compare.py wrote
+    before the orchestration moved into cmid_mm.benchmark (timings, dates masked)."""
+    results, work, out = micro
+    assert_same_as_before('ssl_compare', section(out.read_text(), *sc.markers('cpu')),
+                          json.loads((work / 'results.json').read_text()), work)

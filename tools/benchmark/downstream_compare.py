@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import math
 import os
 import platform
 import re
@@ -54,13 +53,20 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from cmid_mm.benchmark import REPO, export_for_finetune, mean_std, row, rule
+from cmid_mm.benchmark import backbone_tensors as _backbone_tensors
+from cmid_mm.benchmark import display as method_display
+from cmid_mm.benchmark import markers as tool_markers
+from cmid_mm.benchmark import write_section as write_marked
+
 CONFIG = (REPO / 'configs' / 'benchmarks' / 'downstream_compare'
           / 'fcn_r18-d8_1xb8-200i_landcover-64x64.py')
 TRAIN = REPO / 'tools' / 'train.py'
-DISPLAY = {'random': 'random init', 'cmid': 'CMID', 'mocov2': 'MoCo v2'}
+#: initialisations: random + the methods whose checkpoint a flag gives (--<method>-ckpt)
+INITS = ('random', 'cmid', 'mocov2')
+DISPLAY = {init: method_display(init) for init in INITS}
 MICRO = dict(iters=4, seeds=[0], train_tiles=8, val_tiles=4)
-MARKERS = ('<!-- downstream_compare:start -->', '<!-- downstream_compare:end -->')
+MARKERS = tool_markers('downstream_compare')
 LOAD_LINE = re.compile(r'PretrainedLoadCheckHook: (.*)')
 
 
@@ -97,47 +103,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 # --------------------------------------------------------------------------- initialisations
 def backbone_tensors(path: str | Path, what: str) -> dict:
-    """The ``backbone.*`` tensors of a checkpoint (``weights_only=True``).
-
-    Raises:
-        ValueError: naming the file and the key prefixes found when it has none.
-    """
-    from cmid_mm.export import prefix_summary
-    from cmid_mm.utils.checkpoint import safe_load_checkpoint
-    ckpt = safe_load_checkpoint(path)
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
-    out = {k: v for k, v in state.items() if k.startswith('backbone.')}
-    if not out:
-        raise ValueError(f'{path}: expected a {what} checkpoint with "backbone.*" keys in its '
-                         f'state_dict, found key prefixes {prefix_summary(list(state))}')
-    return out
+    """The ``backbone.*`` tensors of a checkpoint (:func:`cmid_mm.benchmark.backbone_tensors`)."""
+    return _backbone_tensors(path, what)
 
 
 def prepare_cmid(src: Path, dst: Path) -> Path:
     """Export the student backbone of a CMID checkpoint for mmseg (or take an exported file)."""
-    from cmid_mm.export import extract
-    from cmid_mm.utils.checkpoint import safe_load_checkpoint
-    ckpt = safe_load_checkpoint(src)
-    if isinstance(ckpt, dict) and 'cmid_export' in (ckpt.get('meta') or {}):
-        target = ckpt['meta']['cmid_export'].get('target')
-        if target not in (None, 'mmseg', 'mmpretrain', 'mmdet'):
-            raise ValueError(f'{src}: exported for --target {target!r}, expected mmseg')
-        log(f'cmid: {src} is an exported backbone file, used as is')
-        return src
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    extract(src, dst, target='mmseg')
-    log(f'cmid: exported the student backbone of {src} to {dst} (--target mmseg)')
-    return dst
+    return export_for_finetune('cmid', src, dst, target='mmseg', log=log)
 
 
 def prepare_mocov2(src: Path, dst: Path) -> Path:
     """Write the ``backbone.*`` tensors of an mmpretrain MoCo v2 checkpoint to ``dst``."""
-    import torch
-    state = backbone_tensors(src, 'MoCo v2')
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({'meta': {'source': str(src)}, 'state_dict': state}, dst)
-    log(f'mocov2: {len(state)} backbone tensors of {src} written to {dst}')
-    return dst
+    return export_for_finetune('mocov2', src, dst, target='mmseg', log=log)
 
 
 def write_leaf_config(path: Path, base: Path, data_root: Path, iters: int, init_file: Path | None,
@@ -216,15 +193,15 @@ def run_one(cfg: Path, run_dir: Path, seed: int, threads: int, force: bool = Fal
 
 
 def summarise(runs: list[dict]) -> dict:
+    """Mean and sample std (0.0 for one seed) of the val mIoU over seeds, mean aAcc."""
     vals = [r['mIoU'] for r in runs]
-    mean = sum(vals) / len(vals)
-    std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else 0.0
-    return dict(mean=mean, std=std, n=len(vals), per_seed=vals,
+    mean, std = mean_std(vals)
+    return dict(mean=mean, std=std or 0.0, n=len(vals), per_seed=vals,
                 aAcc=sum(r['aAcc'] for r in runs) / len(runs))
 
 
 def render(results: dict, meta: dict) -> str:
-    lines = ['| init | val mIoU (mean ± std) | per seed | aAcc (mean) |', '|---|---|---|---|']
+    lines = [row(['init', 'val mIoU (mean ± std)', 'per seed', 'aAcc (mean)']), rule('llll')]
     for init, res in results.items():
         s = res['summary']
         seeds = ', '.join(f'{v:.2f}' for v in s['per_seed'])
@@ -239,8 +216,7 @@ def render(results: dict, meta: dict) -> str:
 
 def write_section(out: Path, body: str) -> None:
     """Replace the text between the markers in ``out`` (append if absent)."""
-    from cmid_mm.utils import write_marked_section
-    write_marked_section(out, *MARKERS, body)
+    write_marked(out, MARKERS, body)
 
 
 def main(argv: list[str] | None = None) -> dict:

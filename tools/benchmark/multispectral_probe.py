@@ -42,15 +42,23 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:  # run as a script: make `tools.benchmark` importable
-    sys.path.insert(0, str(REPO))
-
-from tools.benchmark import ssl_compare as sc  # noqa: E402
+from cmid_mm.benchmark import (
+    PROFILES,
+    REPO,
+    Budget,
+    build_config,
+    child_command,
+    child_env,
+    dump_config,
+    plan_epochs,
+    row,
+    rule,
+)
+from cmid_mm.benchmark import markers as tool_markers
 
 SCRIPT = Path(__file__).resolve()
 CONFIG = REPO / 'configs/cmid/cmid_resnet18_1xb32-adan-20e_s2-13band-128.py'
-MARKERS = ('<!-- multispectral_probe:start -->', '<!-- multispectral_probe:end -->')
+MARKERS = tool_markers('multispectral_probe')
 MICRO = dict(tiles=8, batch_size=4, iters=12)
 
 
@@ -138,7 +146,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--resume', action='store_true', help='keep the runs that finished')
     p.add_argument('--data-root', default=None)
     args = p.parse_args(argv)
-    prof = sc.PROFILES['cpu']
+    prof = PROFILES['cpu']
     micro = MICRO if args.micro else {}
     args.profile = 'cpu'
     args.iters = micro.get('iters', args.iters)
@@ -158,15 +166,17 @@ def build(variant: str, args: argparse.Namespace, data_root: Path, tiles: int,
     """The run config of ``variant`` (benchmark settings + ``log_rec_parts`` + its patch)."""
     run_dir = args.work_dir / variant
     run_dir.mkdir(parents=True, exist_ok=True)
-    cfg = sc.build_config(CONFIG, args, data_root, run_dir, 'cmid', args.seed, epochs, tiles,
-                          args.width)
+    budget = Budget(batch_size=args.batch_size, lr=args.lr, crop_size=args.crop_size,
+                    num_workers=args.num_workers, tiles=args.tiles, amp=False)
+    cfg = build_config(CONFIG, budget, data_root, run_dir, 'cmid', args.seed, epochs, tiles,
+                       args.width)
     cfg.model.pop('loss_weights', None)
     cfg.model.log_rec_parts = True
     # every step logged as it is (mmengine smooths only keys with 'loss' in their name)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.log_processor = dict(window_size=1)
     VARIANTS[variant][1](cfg)
-    return sc.dump_config(cfg, run_dir / 'config.py')
+    return dump_config(cfg, run_dir / 'config.py')
 
 
 def read_scalars(run_dir: Path) -> list[dict]:
@@ -197,10 +207,10 @@ def render(results: dict) -> str:
              f'{results["jobs"]} run(s) at a time; {results["steps"]} optimizer steps per run, '
              f'seed {results["seed"]}; first / last = mean over the first / last 10 % of the '
              'logged steps.', '',
-             '| variant | what it tests | loss_rec first -> last | (lowest, at step) '
-             '| pixel part first -> last | frequency part first -> last '
-             '| largest band shares at the end (pixel + frequency) |',
-             '|---|---|---:|---:|---:|---:|---|']
+             row(['variant', 'what it tests', 'loss_rec first -> last', '(lowest, at step)',
+                  'pixel part first -> last', 'frequency part first -> last',
+                  'largest band shares at the end (pixel + frequency)']),
+             rule('llrrrrl')]
     for name, r in results['runs'].items():
         f, la = r['first'], r['last']
         bands = sorted({k.split('_', 2)[2] for k in la if k.startswith('rec_pix_')})
@@ -224,7 +234,7 @@ def main(argv: list[str] | None = None) -> dict:
     data_root = build_pretrain_tiles(args.data_root) / 'msi'
     tiles = len(list(data_root.glob('*.tif')))
     tiles = min(tiles, args.tiles) if args.tiles else tiles
-    ipe, epochs = sc.plan_epochs(tiles, args.batch_size, args.iters)
+    ipe, epochs = plan_epochs(tiles, args.batch_size, args.iters)
     log(f'{tiles} tiles: {epochs} epochs x {ipe} steps per run')
     pending = []
     for v in args.variants:
@@ -232,7 +242,7 @@ def main(argv: list[str] | None = None) -> dict:
             and (args.work_dir / v / 'stats.json').is_file()
         if not done:
             pending.append((v, build(v, args, data_root, tiles, epochs)))
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', SSL_COMPARE_THREADS='1')
+    env = child_env(threads=1)
     running: list[tuple[str, subprocess.Popen]] = []
     failed = []
     while pending or running:
@@ -241,8 +251,8 @@ def main(argv: list[str] | None = None) -> dict:
             log(f'{v}: start ({cfg_path})')
             out = open(cfg_path.parent / 'train.log', 'w')
             running.append((v, subprocess.Popen(
-                [sys.executable, str(sc.SCRIPT), '_train', str(cfg_path)], stdout=out,
-                stderr=subprocess.STDOUT, cwd=REPO, env=env)))
+                child_command(cfg_path), stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                env=env)))
         time.sleep(2)
         for v, proc in list(running):
             if proc.poll() is not None:
