@@ -22,7 +22,7 @@ def _pair(replace: bool = True):
     return net, stock
 
 
-@pytest.mark.parametrize('arch', ['small', 'base'])
+@pytest.mark.parametrize('arch', ['deit-small', 'base'])
 def test_cmid_vit_keys_equal_stock_vit_plus_mask_token(arch):
     s = CMIDViT(arch=arch).state_dict()
     t = VisionTransformer(arch=arch).state_dict()
