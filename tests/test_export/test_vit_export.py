@@ -91,3 +91,29 @@ def test_vit_to_mmdet_is_refused(student):
     spec = bl.infer_spec(_weights(student))
     with pytest.raises(bl.ConversionError, match='no stock ViT backbone in mmdet'):
         bl.build_stock(spec, 'mmdet')
+
+
+@pytest.mark.parametrize('package', ['mmpretrain', 'mmseg'])
+def test_extract_from_a_cmid_vit_checkpoint(tmp_path, package):
+    from mmpretrain.models import VisionTransformer as PreViT
+    from mmseg.models.backbones import VisionTransformer as SegViT
+
+    from cmid_mm.export.cmid_checkpoint import extract
+    from tests.helpers import write_cmid_checkpoint
+    src, student = write_cmid_checkpoint(tmp_path / 'cmid_vit.pth', 'vit', arch=ARCH,
+                                         img_size=64)
+    dst = tmp_path / f'{package}.pth'
+    assert extract(src, dst, target=package, prefix='').ok
+    out = torch.load(dst, map_location='cpu', weights_only=True)
+    kwargs = out['meta']['cmid_export']['backbone_kwargs']
+    heads = kwargs['arch']['num_heads'] if package == 'mmpretrain' else kwargs['num_heads']
+    assert heads == 2  # from the run's config, not the embed_dims // 64 guess
+    cls = PreViT if package == 'mmpretrain' else SegViT
+    if package == 'mmseg':
+        kwargs['norm_cfg'] = dict(kwargs['norm_cfg'])
+    stock = cls(**kwargs)
+    res = stock.load_state_dict(out['state_dict'], strict=True)
+    assert not res.missing_keys and not res.unexpected_keys
+    w = _weights(student)
+    moved, _, _ = bl.to_target_layout(w, bl.infer_spec(w), package)
+    assert all(torch.equal(stock.state_dict()[k], v) for k, v in moved.items())
