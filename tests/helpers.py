@@ -79,7 +79,9 @@ def run_pipeline(pipeline, files, crop_size: int, seed: int) -> dict:
 CMID_MODEL_BASES = {
     'resnet': REPO / 'configs/cmid/_base_/models/cmid_resnet50.py',
     'swin': REPO / 'configs/cmid/_base_/models/cmid_swin-base.py',
+    'vit': REPO / 'configs/cmid/_base_/models/cmid_vit-base-p16.py',
 }
+VIT_WIDTH = {'base': 768, 'b': 768, 'deit-small': 384, 'deit-s': 384}
 SWIN_WIDTH = {'b': 1024, 'base': 1024, 't': 768, 'tiny': 768, 's': 768, 'small': 768,
               'l': 1536, 'large': 1536}
 
@@ -88,6 +90,9 @@ def _last_channels(kind: str, backbone: dict) -> int:
     """Channels of the last backbone stage, from the backbone config."""
     if kind == 'resnet':
         return 512 if backbone.get('depth', 50) < 50 else 2048
+    if kind == 'vit':
+        arch = backbone.get('arch', 'base')
+        return arch['embed_dims'] if isinstance(arch, dict) else VIT_WIDTH[arch.lower()]
     arch = backbone.get('arch', 'B')
     if isinstance(arch, dict):
         return arch['embed_dims'] * 2**(len(arch['depths']) - 1)
@@ -154,7 +159,7 @@ def write_cmid_checkpoint(path: str | Path, kind: str, with_meta: bool = True,
 
     Args:
         path: Output file.
-        kind: ``'resnet'`` or ``'swin'``.
+        kind: ``'resnet'``, ``'swin'`` or ``'vit'``.
         with_meta: Put the dumped config into ``meta['cfg']``.
         teacher_offset: Added to the teacher's float backbone tensors; None: alias.
         seed: Seed of the weights.

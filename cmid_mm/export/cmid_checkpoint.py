@@ -24,7 +24,8 @@ TEACHER_PREFIX = 'teacher.module.backbone.'
 DROPPED = ('mask_token', )
 # CMID backbone types -> the stock mmpretrain class they extend (key-for-key + mask token).
 STOCK_OF = {'CMIDResNet': 'ResNet', 'CMIDSwinTransformer': 'SwinTransformer',
-            'ResNet': 'ResNet', 'SwinTransformer': 'SwinTransformer'}
+            'CMIDViT': 'VisionTransformer', 'ResNet': 'ResNet',
+            'SwinTransformer': 'SwinTransformer', 'VisionTransformer': 'VisionTransformer'}
 
 
 class _NotLiteral(Exception):
@@ -151,7 +152,15 @@ def spec_from_cfg(backbone_cfg: dict, inferred: BackboneSpec) -> tuple[BackboneS
                               f'{inferred.kind}')
     from mmpretrain.models import backbones
     cls = getattr(backbones, kind)
-    return inferred, filter_kwargs(cls, backbone_cfg)
+    kwargs = filter_kwargs(cls, backbone_cfg)
+    if kind == 'VisionTransformer':
+        kwargs.pop('out_type', None)  # CMIDViT forces 'featmap'; no key depends on it
+        arch = kwargs.get('arch', 'base')
+        arch = cls.arch_zoo[arch.lower()] if isinstance(arch, str) else arch
+        if 'num_heads' in arch:  # not visible in the weights
+            inferred = BackboneSpec(inferred.kind, {**inferred.params,
+                                                    'num_heads': int(arch['num_heads'])})
+    return inferred, kwargs
 
 
 def extract(src: str | Path, dst: str | Path, target: str = 'mmpretrain',

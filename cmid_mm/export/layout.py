@@ -27,6 +27,18 @@ Layouts (verified by building the stock classes, see
   (if a backbone had them) are left out and reported.
   ``absolute_pos_embed`` is (1, L, C) in both (only used when
   ``use_abs_pos_embed=True``; Swin-B in CMID does not use it).
+* ViT: mmpretrain and mmseg ``VisionTransformer`` share ``cls_token``,
+  ``pos_embed`` (1, 1 + h*w, C), ``patch_embed.projection``,
+  ``layers.{i}.ln{1,2}``, ``layers.{i}.ffn.layers.{0.0,1}`` and the final norm
+  ``ln1``; the attention differs: mmpretrain's ``attn.qkv`` / ``attn.proj``
+  are mmseg's ``attn.attn.in_proj_{weight,bias}`` / ``attn.attn.out_proj``
+  (``nn.MultiheadAttention``; same q, k, v row order, the renames of mmseg's
+  own ``tools/model_converters/vit2mmseg.py``). mmseg builds the patch
+  convolution without bias by default, so the mmseg kwargs set
+  ``patch_bias=True``. ``pos_embed`` is written at the pretraining grid; both
+  stock classes resize it to their ``img_size`` when they load it (mmpretrain
+  in a ``load_state_dict`` pre-hook, mmseg in ``init_weights`` for a
+  ``Pretrained`` checkpoint, bicubic), and per input at run time.
 """
 from __future__ import annotations
 
@@ -49,7 +61,7 @@ TARGETS = ('mmpretrain', 'mmseg', 'mmdet', 'mmrotate')
 class BackboneSpec:
     """Structure of a backbone, enough to build every package's stock class."""
 
-    kind: str  # 'ResNet' | 'SwinTransformer'
+    kind: str  # 'ResNet' | 'SwinTransformer' | 'VisionTransformer'
     params: dict = field(default_factory=dict)
 
     def describe(self) -> str:
@@ -88,6 +100,8 @@ def infer_spec(state: dict[str, torch.Tensor], where: str = 'state dict') -> Bac
         if 'layer2.0.downsample.2.weight' in keys:  # AvgPool, conv, BN
             params['avg_down'] = True
         return BackboneSpec('ResNet', params)
+    if 'layers.0.attn.qkv.weight' in keys:
+        return _infer_vit(state, keys)
     if 'patch_embed.projection.weight' in keys:
         proj = state['patch_embed.projection.weight']
         depths, heads = [], []
@@ -111,8 +125,34 @@ def infer_spec(state: dict[str, torch.Tensor], where: str = 'state dict') -> Bac
                 * params['patch_size']
         return BackboneSpec('SwinTransformer', params)
     raise ConversionError(
-        f'{where}: neither a ResNet (no layer1.0.conv1.weight) nor a Swin Transformer '
-        f'(no patch_embed.projection.weight); key prefixes found: {prefix_summary(list(keys))}')
+        f'{where}: neither a ResNet (no layer1.0.conv1.weight), a ViT (no '
+        'layers.0.attn.qkv.weight) nor a Swin Transformer (no patch_embed.projection.weight); '
+        f'key prefixes found: {prefix_summary(list(keys))}')
+
+
+def _infer_vit(state: dict[str, torch.Tensor], keys: set[str]) -> BackboneSpec:
+    """ViT structure from mmpretrain ``VisionTransformer`` keys.
+
+    The head count does not show in the weights; without a config it is taken
+    as ``embed_dims // 64`` (ViT-S/B/L and DeiT all use 64-wide heads) and a
+    config's value replaces it (:func:`~.cmid_checkpoint.spec_from_cfg`).
+    """
+    proj = state['patch_embed.projection.weight']
+    embed = int(proj.shape[0])
+    layers = len({int(k.split('.')[1]) for k in keys if k.startswith('layers.')})
+    cls = 'cls_token' in keys
+    grid = int(state['pos_embed'].shape[1]) - int(cls)
+    side = round(grid ** 0.5)
+    if side * side != grid:
+        raise ConversionError(f'ViT pos_embed has {grid} patch positions, not a square grid')
+    params = dict(embed_dims=embed, num_layers=layers, num_heads=max(1, embed // 64),
+                  feedforward_channels=int(state['layers.0.ffn.layers.0.0.weight'].shape[0]),
+                  patch_size=int(proj.shape[-1]), in_channels=int(proj.shape[1]),
+                  img_size=side * int(proj.shape[-1]), with_cls_token=cls,
+                  final_norm='ln1.weight' in keys, qkv_bias='layers.0.attn.qkv.bias' in keys)
+    if 'layers.0.gamma1.weight' in keys or 'pre_norm.weight' in keys:
+        raise ConversionError('ViT with layer scale or pre-norm: not supported by the export')
+    return BackboneSpec('VisionTransformer', params)
 
 
 # --------------------------------------------------------------------------- stock classes
@@ -132,6 +172,8 @@ def stock_kwargs(spec: BackboneSpec, package: str) -> dict:
     """Constructor arguments of ``package``'s stock class for ``spec``, with the
     output indices that package's downstream configs use."""
     p = dict(spec.params)
+    if spec.kind == 'VisionTransformer':
+        return _vit_kwargs(p, package)
     if spec.kind == 'ResNet':
         kw = {k: v for k, v in p.items() if k in (
             'depth', 'in_channels', 'stem_channels', 'base_channels', 'deep_stem', 'avg_down')}
@@ -156,10 +198,35 @@ def stock_kwargs(spec: BackboneSpec, package: str) -> dict:
     return kw
 
 
+def _vit_kwargs(p: dict, package: str) -> dict:
+    """Stock ``VisionTransformer`` kwargs; mmseg's with the 4 outputs of its UperNet configs."""
+    if package in ('mmdet', 'mmrotate'):
+        raise ConversionError(f'--target {package}: no stock ViT backbone in {package}; '
+                              "export a ViT for 'mmpretrain' or 'mmseg'")
+    ln = dict(type='LN', eps=1e-6)
+    if package == 'mmpretrain':
+        return dict(arch=dict(embed_dims=p['embed_dims'], num_layers=p['num_layers'],
+                              num_heads=p['num_heads'],
+                              feedforward_channels=p['feedforward_channels']),
+                    img_size=p['img_size'], patch_size=p['patch_size'],
+                    in_channels=p['in_channels'], with_cls_token=p['with_cls_token'],
+                    final_norm=p['final_norm'], qkv_bias=p['qkv_bias'], norm_cfg=ln)
+    n, ffn, embed = p['num_layers'], p['feedforward_channels'], p['embed_dims']
+    if ffn % embed:
+        raise ConversionError(f'--target mmseg: ViT feedforward_channels={ffn} is not a '
+                              f'multiple of embed_dims={embed} (mmseg takes an int mlp_ratio)')
+    outs = tuple(n * i // 4 - 1 for i in range(1, 5)) if n % 4 == 0 else (n - 1, )
+    return dict(img_size=p['img_size'], patch_size=p['patch_size'],
+                in_channels=p['in_channels'], embed_dims=p['embed_dims'], num_layers=n,
+                num_heads=p['num_heads'], mlp_ratio=ffn // embed,
+                out_indices=outs, qkv_bias=p['qkv_bias'], with_cls_token=p['with_cls_token'],
+                final_norm=p['final_norm'], patch_bias=True, norm_cfg=ln)
+
+
 def build_stock(spec: BackboneSpec, package: str) -> nn.Module:
     """Build ``package``'s stock backbone class for ``spec`` (random weights)."""
-    cls = _registry_class(package, spec.kind)
-    return cls(**stock_kwargs(spec, package))
+    kwargs = stock_kwargs(spec, package)  # first: it refuses unsupported pairs by name
+    return _registry_class(package, spec.kind)(**kwargs)
 
 
 def build_source_stock(spec: BackboneSpec) -> nn.Module:
@@ -179,12 +246,23 @@ def filter_kwargs(cls: type, cfg: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- layout moves
+_MMSEG_VIT = re.compile(r'^(layers\.\d+\.attn\.)(qkv\.(weight|bias)|proj\.)')
+
+
+def _mmseg_vit_name(m: re.Match) -> str:
+    """mmpretrain ``attn.qkv.*`` / ``attn.proj.*`` -> mmseg ``attn.attn.in_proj_*`` /
+    ``attn.attn.out_proj.*``."""
+    if m.group(2).startswith('qkv'):
+        return f'{m.group(1)}attn.in_proj_{m.group(3)}'
+    return f'{m.group(1)}attn.out_proj.'
+
 def to_target_layout(state: dict[str, torch.Tensor], spec: BackboneSpec, package: str
                      ) -> tuple[OrderedDict, list[str], list[str]]:
     """Move an unprefixed mmpretrain-layout backbone state dict to ``package``.
 
-    Only the Swin output norms change: mmseg/mmdet build ``norm0``-``norm3``,
-    mmpretrain's classifier only ``norm3``.
+    The Swin output norms change (mmseg/mmdet build ``norm0``-``norm3``,
+    mmpretrain's classifier only ``norm3``), and a ViT's attention keys are
+    renamed for mmseg (module docstring).
 
     Returns:
         The new state dict (unprefixed), the keys added with their module's
@@ -193,6 +271,8 @@ def to_target_layout(state: dict[str, torch.Tensor], spec: BackboneSpec, package
     out = OrderedDict((k, v) for k, v in state.items())
     added: list[str] = []
     removed: list[str] = []
+    if spec.kind == 'VisionTransformer' and package == 'mmseg':
+        out = OrderedDict((_MMSEG_VIT.sub(_mmseg_vit_name, k), v) for k, v in state.items())
     if spec.kind == 'SwinTransformer':
         embed, n = spec.params['embed_dims'], len(spec.params['depths'])
         if package == 'mmpretrain':

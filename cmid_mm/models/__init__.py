@@ -1,6 +1,6 @@
 """CMID models; importing registers them into mmpretrain's MODELS registry."""
 from .algorithms import CMID
-from .backbones import CMIDResNet, CMIDSwinTransformer
+from .backbones import CMIDResNet, CMIDSwinTransformer, CMIDViT
 from .data_preprocessor import CMIDDataPreprocessor
 from .heads import CMIDBYOLHead, CMIDLocalHead, CMIDMIMHead, CMIDMoCoHead
 from .losses import CMIDLocalLoss, FocalFrequencyLoss, FocalL1Loss
@@ -8,7 +8,7 @@ from .necks import CMIDLinearDecoder
 from .utils import position_match
 
 __all__ = [
-    'CMID', 'CMIDResNet', 'CMIDSwinTransformer', 'CMIDDataPreprocessor', 'CMIDMIMHead',
+    'CMID', 'CMIDResNet', 'CMIDSwinTransformer', 'CMIDViT', 'CMIDDataPreprocessor', 'CMIDMIMHead',
     'CMIDLocalHead', 'CMIDMoCoHead', 'CMIDBYOLHead', 'CMIDLocalLoss', 'FocalL1Loss',
     'FocalFrequencyLoss', 'CMIDLinearDecoder', 'position_match'
 ]

@@ -9,7 +9,7 @@ from mmpretrain.registry import TRANSFORMS
 
 from .checks import check_number, check_prob, check_range_pair
 
-OUTPUT_STRIDE = 32  # of the ResNet / Swin backbones: feature map side = crop_size // 32
+OUTPUT_STRIDE = 32  # default: ResNet / Swin students; a ViT's is its patch size (out_stride)
 INTERPOLATIONS = ('nearest', 'bilinear', 'bicubic', 'area', 'lanczos')
 
 
@@ -66,7 +66,9 @@ class CMIDMultiView(BaseTransform):
         aspect_ratio_range (tuple): Aspect range. Defaults to (3/4, 4/3).
         flip_prob (float): Horizontal flip probability. Defaults to 0.5.
         grid_size (int): Side of the location grid. Defaults to
-            ``crop_size // 32``.
+            ``crop_size // output_stride``.
+        output_stride (int): The student's ``backbone.out_stride`` (32 for
+            ResNet / Swin, the patch size for :class:`CMIDViT`). Defaults to 32.
         interpolation (str): Resize interpolation. Defaults to 'bicubic'.
         mask_generator (dict): Block-mask transform config; its
             ``input_size`` must equal ``crop_size``.
@@ -74,8 +76,11 @@ class CMIDMultiView(BaseTransform):
     Every argument is checked when the transform is built; a bad value raises
     ``ValueError`` naming the key and the allowed range: ``crop_ratio_range``
     in (0, 1], ``aspect_ratio_range`` > 0, ``flip_prob`` in [0, 1],
-    ``crop_size`` a multiple of 32 (unless ``grid_size`` is given) and of the
-    mask's ``mask_patch_size``, ``mask_ratio`` in (0, 1).
+    ``crop_size`` a multiple of ``output_stride`` (unless ``grid_size`` is
+    given) and of the mask's ``mask_patch_size``, ``mask_patch_size`` a
+    multiple of ``model_patch_size``, ``output_stride`` a multiple of
+    ``model_patch_size`` (for a ViT both are the patch size), ``mask_ratio`` in
+    (0, 1).
     """
 
     def __init__(self,
@@ -86,18 +91,23 @@ class CMIDMultiView(BaseTransform):
                  flip_prob: float = 0.5,
                  grid_size: int | None = None,
                  interpolation: str = 'bicubic',
-                 mask_generator: dict | None = None) -> None:
+                 mask_generator: dict | None = None,
+                 output_stride: int = OUTPUT_STRIDE) -> None:
         owner = 'CMIDMultiView'
         if len(view_pipelines) != 2:
             raise ValueError(f'CMID needs exactly 2 view pipelines, got {len(view_pipelines)}')
         if isinstance(crop_size, bool) or not isinstance(crop_size, (int, np.integer)) \
                 or crop_size < 1:
             raise ValueError(f'{owner}: crop_size must be a positive integer, got {crop_size!r}')
-        if grid_size is None and crop_size % OUTPUT_STRIDE:
+        if isinstance(output_stride, bool) or not isinstance(output_stride, (int, np.integer)) \
+                or output_stride < 1:
+            raise ValueError(f'{owner}: output_stride must be a positive integer (the '
+                             f'backbone.out_stride), got {output_stride!r}')
+        if grid_size is None and crop_size % output_stride:
             raise ValueError(
-                f'{owner}: crop_size must be a multiple of {OUTPUT_STRIDE} (the backbone output '
-                f'stride; the location grid has crop_size // {OUTPUT_STRIDE} cells per side), '
-                f'got {crop_size}; or give grid_size explicitly')
+                f'{owner}: crop_size must be a multiple of {output_stride} (output_stride, the '
+                f'backbone output stride; the location grid has crop_size // {output_stride} '
+                f'cells per side), got {crop_size}; or give grid_size explicitly')
         if grid_size is not None and (isinstance(grid_size, bool) or grid_size < 1):
             raise ValueError(f'{owner}: grid_size must be a positive integer, got {grid_size!r}')
         crop_ratio_range = check_range_pair(owner, 'crop_ratio_range', crop_ratio_range,
@@ -111,14 +121,15 @@ class CMIDMultiView(BaseTransform):
         mask_generator = mask_generator or dict(
             type='SimMIMMaskGenerator', input_size=crop_size, mask_patch_size=32,
             model_patch_size=4, mask_ratio=0.6)
-        _check_mask_generator(mask_generator, crop_size)
+        _check_mask_generator(mask_generator, crop_size, output_stride)
         self.view_pipelines = [Compose([TRANSFORMS.build(t) for t in p]) for p in view_pipelines]
         self.crop_size = crop_size
         self.crop = RandomResizedCrop(
             scale=crop_size, crop_ratio_range=crop_ratio_range,
             aspect_ratio_range=aspect_ratio_range, interpolation=interpolation)
         self.flip_prob = flip_prob
-        self.grid_size = grid_size or crop_size // OUTPUT_STRIDE
+        self.grid_size = grid_size or crop_size // output_stride
+        self.output_stride = output_stride
         self.interpolation = interpolation
         self.mask_generator = TRANSFORMS.build(mask_generator)
 
@@ -151,7 +162,7 @@ class CMIDMultiView(BaseTransform):
                 f'mask_generator={self.mask_generator!r})')
 
 
-def _check_mask_generator(cfg: dict, crop_size: int) -> None:
+def _check_mask_generator(cfg: dict, crop_size: int, output_stride: int = OUTPUT_STRIDE) -> None:
     """Check a block-mask generator config (SimMIMMaskGenerator-like) against the crop size."""
     owner = 'CMIDMultiView.mask_generator'
     kind = cfg.get('type')
@@ -176,4 +187,10 @@ def _check_mask_generator(cfg: dict, crop_size: int) -> None:
         model_patch = params.get('model_patch_size')
         if model_patch is not None and (model_patch < 1 or patch % model_patch):
             raise ValueError(f'{owner}: mask_patch_size ({patch}) must be a multiple of '
-                             f'model_patch_size, got model_patch_size={model_patch!r}')
+                             f'model_patch_size, got model_patch_size={model_patch!r} (for a '
+                             'ViT student model_patch_size is its patch size)')
+        if model_patch is not None and output_stride % model_patch:
+            raise ValueError(f'{owner}: model_patch_size ({model_patch}) must divide the '
+                             f'CMIDMultiView output_stride ({output_stride}): masks are drawn at '
+                             "the backbone's mask stride (4 for ResNet / Swin, the patch size "
+                             'for a ViT)')

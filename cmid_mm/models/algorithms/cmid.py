@@ -13,7 +13,14 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..data_preprocessor import check_backbone_bands
 from ..utils import position_match
-from .cmid_checks import check_dims, check_loss_weights, check_num_matches, check_teacher
+from .cmid_checks import (
+    check_dims,
+    check_loss_weights,
+    check_num_matches,
+    check_stride,
+    check_teacher,
+    check_token_grid,
+)
 
 # keys of older configs / checkpoints and where they live now
 _MOVED_KEYS = {'global_mode': "model.global_head.type ('CMIDMoCoHead' or 'CMIDBYOLHead')",
@@ -129,6 +136,8 @@ class CMID(BaseSelfSupervisor):
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         check_backbone_bands(self.data_preprocessor, self.backbone)
         check_dims(self.backbone, neck, projector, global_head, local_head, local_loss)
+        check_stride(self.backbone, neck)
+        check_token_grid(self.backbone, num_matches)
         self.projector = MODELS.build(projector)
         self.global_head = MODELS.build(global_head)
         self.local_head = MODELS.build(local_head)
@@ -291,7 +300,9 @@ class CMID(BaseSelfSupervisor):
         if grids[0].shape[1] != n_pos:
             raise ValueError(f'location grids have {grids[0].shape[1]} cells but the last feature '
                              f'map has {n_pos} positions: set CMIDMultiView '
-                             "grid_size to the backbone's output side (crop_size // 32)")
+                             "grid_size to the backbone's output side (crop_size // "
+                             f"{getattr(self.backbone, 'out_stride', 32)}; "
+                             'CMIDMultiView.output_stride)')
         if self.num_matches > n_pos:
             raise ValueError(f'model.num_matches={self.num_matches} exceeds the {n_pos} positions '
                              'of the location grid: use at most that many')

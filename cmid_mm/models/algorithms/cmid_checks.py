@@ -78,7 +78,44 @@ def backbone_out_channels(backbone: nn.Module) -> int | None:
     stages = getattr(backbone, 'stages', None)  # mmpretrain SwinTransformer
     if stages is not None and hasattr(stages[-1], 'out_channels'):
         return stages[-1].out_channels
+    if hasattr(backbone, 'patch_embed') and isinstance(getattr(backbone, 'embed_dims', None),
+                                                       int):  # mmpretrain VisionTransformer
+        return backbone.embed_dims
     return None
+
+
+def check_stride(backbone: nn.Module, neck: dict) -> None:
+    """The MIM decoder upsamples by the backbone's output stride (``backbone.out_stride``).
+
+    Raises:
+        ValueError: ``model.neck.encoder_stride`` differs from the backbone's stride.
+    """
+    stride = getattr(backbone, 'out_stride', None)
+    enc = neck.get('encoder_stride')
+    if stride is not None and enc is not None and enc != stride:
+        raise ValueError(f'model.neck.encoder_stride={enc} must equal the backbone output '
+                         f'stride {stride} ({type(backbone).__name__}.out_stride; the patch '
+                         'size for a ViT, 32 for ResNet / Swin)')
+
+
+def check_token_grid(backbone: nn.Module, num_matches: int) -> None:
+    """A ViT's configured token grid (``img_size // patch_size`` squared) holds ``num_matches``.
+
+    Only backbones that know their input size (ViT's ``patch_resolution``) are
+    checked here; for the others the bound is checked per batch.
+
+    Raises:
+        ValueError: naming ``model.num_matches`` and ``model.backbone.img_size``.
+    """
+    res = getattr(backbone, 'patch_resolution', None)
+    if res is None or hasattr(backbone, 'stages'):  # Swin's is of its stage 0, not the output
+        return
+    positions = int(res[0]) * int(res[1])
+    if num_matches > positions:
+        raise ValueError(f'model.num_matches={num_matches} exceeds the {positions} positions of '
+                         f'the token grid {tuple(res)} (model.backbone.img_size // '
+                         'model.backbone.patch_size per side): lower num_matches or use a '
+                         'larger crop')
 
 
 def check_dims(backbone: nn.Module, neck: dict, projector: dict, global_head: dict,

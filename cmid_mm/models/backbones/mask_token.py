@@ -15,6 +15,12 @@ class MaskTokenMixin:
 
     mask_token: nn.Parameter
     replace: bool
+    #: Stride of the last feature map, read by the views' location grid, the MIM
+    #: decoder (``encoder_stride``) and the config checks (ResNet / Swin: 32).
+    out_stride: int = 32
+    #: Stride at which the mask is applied = the mask's ``model_patch_size``
+    #: (ResNet / Swin: 4, after the stem / patch embedding).
+    mask_stride: int = 4
 
     def _init_mask_token(self, channels: int, replace: bool) -> None:
         self.mask_token = nn.Parameter(torch.zeros(1, channels, 1, 1))
@@ -33,7 +39,8 @@ class MaskTokenMixin:
         if mask.shape[-2:] != x.shape[-2:]:
             raise ValueError(f'mask of size {tuple(mask.shape[-2:])} does not match the stage-0 '
                              f'feature map {tuple(x.shape[-2:])}: generate masks with '
-                             'model_patch_size equal to the backbone stride at stage 0 (4)')
+                             f'model_patch_size equal to the backbone stride at stage 0 '
+                             f'({self.mask_stride})')
         w = mask.unsqueeze(1).type_as(x)  # (B, 1, h, w)
         token = self.mask_token.type_as(x)
         if self.replace:
