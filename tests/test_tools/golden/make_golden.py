@@ -1,8 +1,8 @@
 """Write golden/<tool>_micro.{md,json}: the masked micro tables and results of the four
 benchmark tools (tests/test_tools/golden_tables.py compares the tests' micro runs with them).
 
-Run the tools first with /tmp/orch_before/capture.py's invocations (the argv of the tests'
-micro fixtures) at the commit to keep as the reference, then:
+Run each tool first with the argv of its test's ``micro`` fixture (tests/test_tools/
+test_<tool>.py), into CAPTURE_DIR/<tool>/, at the commit to keep as the reference, then:
 
     python tests/test_tools/golden/make_golden.py CAPTURE_DIR REPO_OF_THAT_RUN
 """
