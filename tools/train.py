@@ -16,6 +16,7 @@ import cmid_mm  # noqa: F401  (registers modules, weights_only=True loading ever
 from cmid_mm.engine import (
     NothingToResumeError,
     RNGStateHook,
+    check_adan_foreach,
     checkpoint_problem,
     find_resume_checkpoint,
     remove_interrupted_writes,
@@ -203,6 +204,7 @@ def main() -> None:
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     check_nonfinite_skip(cfg)
+    check_adan_foreach(cfg.get('optim_wrapper', {}))
     use_atomic_checkpoints(cfg)
     try:
         messages = prepare_resume(cfg)

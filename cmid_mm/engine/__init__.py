@@ -1,3 +1,4 @@
+from .adan_check import check_adan_foreach
 from .atomic_backend import AtomicLocalBackend, remove_interrupted_writes
 from .hooks import *  # noqa: F401,F403
 from .optim_wrapper import SkipNonFiniteOptimWrapper
@@ -8,7 +9,7 @@ from .safe_loading import enforce_weights_only_loading, weights_only_loading_enf
 __all__ = ['AtomicLocalBackend', 'SkipNonFiniteOptimWrapper', 'RNGStateHook',
            'NothingToResumeError', 'checkpoint_problem', 'find_resume_checkpoint',
            'remove_interrupted_writes', 'enforce_weights_only_loading',
-           'weights_only_loading_enforced']
+           'weights_only_loading_enforced', 'check_adan_foreach']
 
 # `import cmid_mm` (and configs' custom_imports) makes mmengine's load_from, --resume and
 # init_cfg=dict(type='Pretrained') load with weights_only=True, whatever the environment says
