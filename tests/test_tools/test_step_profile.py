@@ -143,3 +143,18 @@ def test_flop_rates_and_report_lines():
     lines = sp._flop_lines(r)
     assert '12000.00 GFLOP, 187.50 GFLOP per image' in lines[0]
     assert lines[1].startswith('achieved: 200.00 TFLOP/s') and '20.2 % of the peak 989' in lines[1]
+
+
+def test_amp_bf16_step_on_cpu(pretrain_tiles):
+    argv = [str(TINY_CFG), '--batch-size', '2', '--iters', '1', '--warmup', '0',
+            '--data-root', str(pretrain_tiles), '--amp', 'bf16']
+    r = sp.main(argv)
+    assert r['optim_wrapper'] == 'BF16AutocastOptimWrapper'
+    assert r['amp'] == 'bf16' and r['phases']['backward'] > 0 and r['step_flops'] > 0
+    assert sp.format_report(r).splitlines()[1].endswith('; --amp bf16')
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(TINY_CFG))
+    cfg.optim_wrapper.type = 'SkipNonFiniteOptimWrapper'
+    with pytest.raises(ValueError, match="--amp bf16: the config's optim_wrapper.type is "
+                       "'SkipNonFiniteOptimWrapper'"):
+        sp.set_amp(cfg, 'bf16', 'cpu')

@@ -94,6 +94,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="move the views' photometric ops to the data workers or to the "
                    'device first (cmid_mm.utils.place_photometric; default: where the config '
                    'puts them). The device ops are timed inside the preprocess phase')
+    p.add_argument('--amp', nargs='?', const='fp16', default=None, choices=['fp16', 'bf16'],
+                   help='mixed precision as tools/train.py --amp: fp16 = AmpOptimWrapper with '
+                   'a dynamic loss scale, bf16 = BF16AutocastOptimWrapper (no loss scaler)')
     p.add_argument('--no-flops', action='store_true',
                    help='skip the extra step that counts FLOPs per phase')
     p.add_argument('--peak-tflops', type=float, default=None,
@@ -234,6 +237,21 @@ def flop_rates(flops: dict[str, int], seconds: dict[str, float], model_time: flo
     return out
 
 
+def set_amp(cfg, amp: str, device: str) -> None:
+    """Switch ``cfg.optim_wrapper`` to fp16 AMP or bf16 autocast (``--amp``)."""
+    kind = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if kind not in ('OptimWrapper', 'AmpOptimWrapper') or (amp == 'bf16' and
+                                                          kind != 'OptimWrapper'):
+        raise ValueError(f'--amp {amp}: the config\'s optim_wrapper.type is {kind!r}; '
+                         '--amp replaces OptimWrapper')
+    if amp == 'bf16':
+        cfg.optim_wrapper.type = 'BF16AutocastOptimWrapper'
+        cfg.optim_wrapper.device_type = device
+    else:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+
 def _next_batch(loader, data_iter):
     """The next batch and the iterator; a small folder starts again."""
     try:
@@ -247,7 +265,7 @@ def profile(config: str, batch_size: int = 8, iters: int = 3, warmup: int = 1,
             device: str = 'cpu', num_workers: int = 0, data_root: str | None = None,
             cfg_options: dict | None = None, threads: int | None = None,
             views: str | None = None, count_flops: bool = True,
-            peak_tflops: float | None = None) -> dict:
+            peak_tflops: float | None = None, amp: str | None = None) -> dict:
     """Profile ``iters`` CMID training steps after ``warmup`` unmeasured ones.
 
     Returns:
@@ -283,6 +301,8 @@ def profile(config: str, batch_size: int = 8, iters: int = 3, warmup: int = 1,
     from cmid_mm.utils.view_placement import photometric_placement, place_photometric
     if views:
         place_photometric(cfg, views)
+    if amp:
+        set_amp(cfg, amp, device)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     # the optimizer builder warns once per frozen teacher parameter: keep stdout readable
     MMLogger.get_instance('step_profile', log_level='ERROR')
@@ -360,7 +380,8 @@ def profile(config: str, batch_size: int = 8, iters: int = 3, warmup: int = 1,
         if device == 'cuda':  # CPU timings of fp32 kernels say nothing about a peak
             flop_result.update(flop_rates(flops, phases, model_time, peak_tflops))
     return dict(**flop_result,
-        config=str(config), views=photometric_placement(cfg), batch_size=batch_size,
+        config=str(config), views=photometric_placement(cfg), batch_size=batch_size, amp=amp,
+        optim_wrapper=type(optim_wrapper).__name__,
         iters=iters, warmup=warmup, device=device,
         threads=torch.get_num_threads(), num_workers=num_workers,
         image_size=list(img.shape[-2:]), phases=phases, calls=calls,
@@ -393,7 +414,8 @@ def format_report(r: dict) -> str:
         f'batch {r["batch_size"]}, {h}x{w} px, device {r["device"]} ({r["threads"]} torch '
         f'thread{"s" * (r["threads"] != 1)}), {r["num_workers"]} dataloader workers, mean of '
         f'{r["iters"]} iterations after {r["warmup"]} warm-up; photometric ops in the '
-        f'{"data workers" if r["views"] == "worker" else "preprocess phase (device)"}',
+        f'{"data workers" if r["views"] == "worker" else "preprocess phase (device)"}'
+        + (f'; --amp {r["amp"]}' if r.get('amp') else ''),
         '',
         head,
         rule,
@@ -453,7 +475,8 @@ def main(argv: list[str] | None = None) -> dict:
     peak = args.peak_tflops if args.gpu is None else PEAK_TFLOPS[args.gpu]
     result = profile(args.config, args.batch_size, args.iters, args.warmup, args.device,
                      args.num_workers, args.data_root, args.cfg_options, args.threads,
-                     args.views, count_flops=not args.no_flops, peak_tflops=peak)
+                     args.views, count_flops=not args.no_flops, peak_tflops=peak,
+                     amp=args.amp)
     print(format_report(result), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
