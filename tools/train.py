@@ -9,6 +9,7 @@ import os
 import os.path as osp
 import sys
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -16,6 +17,8 @@ import cmid_mm  # noqa: F401  (registers modules, weights_only=True loading ever
 from cmid_mm.engine import (
     NothingToResumeError,
     RNGStateHook,
+    check_adan_foreach,
+    check_bf16_supported,
     checkpoint_problem,
     find_resume_checkpoint,
     remove_interrupted_writes,
@@ -33,8 +36,11 @@ def parse_args() -> argparse.Namespace:
         help='If specify checkpoint path, resume from it, while if not '
         'specify, try to auto resume from the latest checkpoint '
         'in the work directory.')
-    parser.add_argument('--amp', action='store_true',
-                        help='enable automatic-mixed-precision training')
+    parser.add_argument('--amp', nargs='?', const='fp16', default=None,
+                        choices=['fp16', 'bf16'],
+                        help='automatic mixed precision: --amp or --amp fp16 = mmengine '
+                        "AmpOptimWrapper (fp16, dynamic loss scale); --amp bf16 = bf16 autocast "
+                        'without a loss scaler (BF16AutocastOptimWrapper)')
     parser.add_argument('--no-validate', action='store_true',
                         help='whether not to evaluate the checkpoint during training')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -77,7 +83,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    if args.amp:
+    if args.amp == 'bf16':
+        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if optim_wrapper != 'OptimWrapper':
+            raise ValueError(f'--amp bf16 replaces optim_wrapper.type OptimWrapper by '
+                             f'BF16AutocastOptimWrapper, but the config has {optim_wrapper!r}')
+        cfg.optim_wrapper.type = 'BF16AutocastOptimWrapper'
+        check_bf16_supported('cuda' if torch.cuda.is_available() else 'cpu')
+    elif args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         assert optim_wrapper in ['OptimWrapper', 'AmpOptimWrapper'], \
             '`--amp` is not supported custom optimizer wrapper type ' \
@@ -203,6 +216,7 @@ def main() -> None:
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     check_nonfinite_skip(cfg)
+    check_adan_foreach(cfg.get('optim_wrapper', {}))
     use_atomic_checkpoints(cfg)
     try:
         messages = prepare_resume(cfg)

@@ -30,6 +30,8 @@ model = dict(
                     warmup_teacher_temp=0.04, warmup_teacher_temp_epochs=50,
                     center_momentum=0.9),
     num_matches=20,
-    # teacher momentum 0.996 -> 1 (mmengine's momentum = 1 - that)
-    teacher=dict(type='CosineEMA', momentum=0.004, end_momentum=0.),
+    # teacher momentum 0.996 -> 1 (mmengine's momentum = 1 - that); ForeachCosineEMA is
+    # mmpretrain's CosineEMA with a multi-tensor update (bit-identical; type='CosineEMA' or
+    # foreach=False for the per-parameter loop)
+    teacher=dict(type='ForeachCosineEMA', momentum=0.004, end_momentum=0., foreach=True),
 )

@@ -15,7 +15,9 @@
 # AMP on GPU: tools/train.py --amp.
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='Adan', lr=4e-3, weight_decay=0.02, betas=(0.98, 0.92, 0.99)),
+    # mmpretrain's Adan; foreach=True (its default, explicit here) is its multi-tensor step
+    optimizer=dict(type='Adan', lr=4e-3, weight_decay=0.02, betas=(0.98, 0.92, 0.99),
+                   foreach=True),
     paramwise_cfg=dict(
         norm_decay_mult=0.0, bias_decay_mult=0.0,
         custom_keys={'mask_token': dict(decay_mult=0.)}))
