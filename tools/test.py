@@ -7,7 +7,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import cmid_mm  # noqa: F401  (registers modules, allows mmengine checkpoint types)
-from cmid_mm.utils.dist import setup_cpu_distributed
+from cmid_mm.utils.dist import close_distributed, setup_cpu_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -78,6 +78,7 @@ def main() -> None:
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
+    close_distributed()
     print(metrics)
 
 

@@ -24,7 +24,7 @@ from cmid_mm.engine import (
     remove_interrupted_writes,
 )
 from cmid_mm.export import PretrainedLoadCheckHook
-from cmid_mm.utils.dist import setup_cpu_distributed
+from cmid_mm.utils.dist import close_distributed, setup_cpu_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -242,6 +242,7 @@ def main() -> None:
     if not any(isinstance(h, PretrainedLoadCheckHook) for h in runner.hooks):
         runner.register_hook(PretrainedLoadCheckHook())
     runner.train()
+    close_distributed()  # every rank exits cleanly (no gloo abort at shutdown)
 
 
 if __name__ == '__main__':

@@ -22,3 +22,19 @@ def setup_cpu_distributed(cfg, launcher: str) -> None:
     cfg.model_wrapper_cfg = wrapper
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')  # rank/world/master from torchrun's env
+
+
+def close_distributed() -> None:
+    """After a run that finished, wait for every rank, then destroy the process group.
+
+    Without it a rank that finishes first exits with gloo's worker threads still
+    alive and can abort at interpreter shutdown ("terminate called without an
+    active exception", SIGABRT; seen on 2 CPU ranks after the last checkpoint save
+    while rank 0 was still writing, pytorch/pytorch#190489), so ``dist_train.sh``
+    returns non-zero for a run that finished. Call it only after success: a
+    barrier with a crashed rank would hang. No-op without a process group.
+    """
+    if not dist.is_initialized():
+        return
+    dist.barrier()
+    dist.destroy_process_group()
