@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 GOLDEN = Path(__file__).resolve().parent / 'golden'
@@ -64,7 +65,8 @@ def section(text: str, start: str, end: str) -> str:
 
 
 def masked(table: str, results: dict, work: Path, repo: Path = REPO) -> tuple[str, dict]:
-    roots = {'<work>': work, '<repo>': repo}
+    # the interpreter first: it lies under the repo in a fresh clone (.venv), elsewhere not
+    roots = {'<python>': Path(sys.executable), '<work>': work, '<repo>': repo}
     return mask_text(table, roots), mask_json(json.loads(json.dumps(results)), roots)
 
 
