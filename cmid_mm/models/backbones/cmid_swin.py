@@ -6,6 +6,7 @@ from mmpretrain.models.backbones import SwinTransformer
 from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 
+from ..utils.sdpa_window_msa import use_sdpa_window_attention
 from .mask_token import MaskTokenMixin
 
 
@@ -20,12 +21,22 @@ class CMIDSwinTransformer(MaskTokenMixin, SwinTransformer):
     Args:
         replace (bool): SimMIM-style replacement instead of addition.
             Defaults to False.
+        sdpa_window_attention (bool): Compute the window attention with
+            ``F.scaled_dot_product_attention`` (:class:`SDPAWindowMSA`, same
+            parameters and keys; mmpretrain's ``WindowMSA`` uses explicit
+            matmuls). Defaults to False (the stock path, unchanged).
         **kwargs: Arguments of :class:`mmpretrain.models.SwinTransformer`.
     """
 
-    def __init__(self, arch: str | dict = 'B', replace: bool = False, **kwargs) -> None:
+    def __init__(self, arch: str | dict = 'B', replace: bool = False,
+                 sdpa_window_attention: bool = False, **kwargs) -> None:
         super().__init__(arch=arch, **kwargs)
         self._init_mask_token(self.embed_dims, replace)
+        if not isinstance(sdpa_window_attention, bool):
+            raise TypeError('CMIDSwinTransformer: sdpa_window_attention must be True or False, '
+                            f'got {sdpa_window_attention!r}')
+        if sdpa_window_attention:
+            use_sdpa_window_attention(self)
 
     def forward(self, x: torch.Tensor,
                 mask: torch.Tensor | None = None) -> Sequence[torch.Tensor]:
