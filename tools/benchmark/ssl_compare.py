@@ -11,7 +11,8 @@ Each method gets the short-schedule rules that apply to it (CMID:
 rules; BYOL: the same EMA rule; SimMIM: none; see :func:`short_schedule_patch`).
 
 Every exported backbone (and the same network at random init) is scored by
-``tools/analysis_tools/eval_frozen.py`` (its ``main``, in this process) with
+``tools/analysis_tools/eval_frozen.py`` (``cmid_mm.evaluation.frozen_cli.main``, in this
+process) with
 one config (the CMID config at the benchmark's width) and ONE BatchNorm
 protocol for every row: BN statistics recalibrated on ``--bn-recalib`` batches
 of clean corpus tiles. Scores: scene kNN / linear probe on ``s2_cls``,
