@@ -125,3 +125,29 @@ def test_paper_size_vit_configs_forward_backward_224(name, channels, pretrain_ti
     assert all(torch.isfinite(v) for v in losses.values())
     sum(losses.values()).backward()
     assert model.backbone.mask_token.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('global_feature', ['pool', 'cls'])
+def test_projector_input_follows_global_feature(global_feature, pretrain_tiles):
+    """'cls': both projectors (student and EMA teacher) get the final CLS token of their own
+    backbone (as a 1 x 1 map); 'pool': the patch map they average-pool, as ResNet / Swin."""
+    files = sorted(pretrain_tiles.glob('*.png'))[:2]
+    model = _build(backbone=dict(Config.fromfile(str(VIT_CFG)).model.backbone.to_dict(),
+                                 global_feature=global_feature))
+    data = model.data_preprocessor(make_cmid_batch(files, crop_size=64, seed=0,
+                                                   config=VIT_CFG), training=True)
+    seen = {'student': [], 'teacher': []}
+    model.projector.register_forward_pre_hook(lambda m, a: seen['student'].append(a[0][0]))
+    model.teacher.module.projector.register_forward_pre_hook(
+        lambda m, a: seen['teacher'].append(a[0][0]))
+    model(**data, mode='loss')
+    inputs = data['inputs']
+    with torch.no_grad():
+        for i in range(2):
+            s_maps, s_cls = model.backbone.forward_with_cls(inputs['masked_img'][i],
+                                                            inputs['mask'][i])
+            t_maps, t_cls = model.teacher.module.backbone.forward_with_cls(inputs['img'][i])
+            want_s, want_t = ((s_cls[:, :, None, None], t_cls[:, :, None, None])
+                              if global_feature == 'cls' else (s_maps[-1], t_maps[-1]))
+            assert torch.allclose(seen['student'][i], want_s, atol=1e-5)
+            assert torch.allclose(seen['teacher'][i], want_t, atol=1e-5)

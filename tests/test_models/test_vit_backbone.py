@@ -78,3 +78,31 @@ def test_output_strides_of_the_students():
                                          num_heads=[1, 1, 1, 1]), img_size=64)
     assert (swin.out_stride, swin.mask_stride) == (32, 4)
     assert CMIDViT(**{**TINY, 'patch_size': 8}).out_stride == 8
+
+
+def test_forward_with_cls_returns_the_stock_cls_token_and_the_same_maps():
+    net, stock = _pair()
+    cls_stock = VisionTransformer(**TINY, out_type='cls_token')
+    cls_stock.load_state_dict(stock.state_dict())
+    cls_stock.eval()
+    with torch.no_grad():
+        net.mask_token.normal_()
+    x = torch.randn(2, 3, 64, 64)
+    maps, cls = net.forward_with_cls(x)
+    assert torch.allclose(maps[0], stock(x)[0], atol=1e-6)
+    assert cls.shape == (2, 32) and torch.allclose(cls, cls_stock(x)[0], atol=1e-6)
+    mask = torch.zeros(2, 4, 4)
+    mask[:, 1:3, 1:3] = 1
+    maps_m, cls_m = net.forward_with_cls(x, mask)
+    assert torch.allclose(maps_m[0], net(x, mask)[0], atol=1e-6)
+    assert not torch.allclose(cls_m, cls, atol=1e-3)  # the CLS token sees the mask
+
+
+def test_global_feature_is_checked_at_build():
+    with pytest.raises(ValueError, match=r"model.backbone.global_feature must be one of "
+                                         r"\('pool', 'cls'\), got 'mean'"):
+        CMIDViT(**TINY, global_feature='mean')
+    with pytest.raises(ValueError, match=r"global_feature='cls' needs "
+                                         r'model.backbone.with_cls_token=True'):
+        CMIDViT(**TINY, global_feature='cls', with_cls_token=False)
+    assert CMIDViT(**TINY).global_feature == 'pool'

@@ -213,17 +213,20 @@ class CMID(BaseSelfSupervisor):
         """
         imgs, masks, grids = inputs['img'], inputs['mask'], inputs['grid']
         bn_state = self._bn_snapshot() if self.nonfinite_loss == 'skip' else None
-        s_maps = [self.backbone(x, m)[-1] for x, m in zip(inputs['masked_img'], masks)]
+        # (last map (B, C, h, w), projector input) per view
+        s_maps, s_glob = zip(*(self._features(self.backbone, x, m)
+                               for x, m in zip(inputs['masked_img'], masks)))
         with torch.no_grad():
             if not self._last_step_skipped:
                 self._update_teacher()
-            t_maps = [self.teacher.module.backbone(x)[-1] for x in imgs]  # (B, C, h, w) each
+            t_maps, t_glob = zip(*(self._features(self.teacher.module.backbone, x)
+                                   for x in imgs))
 
         preds = [self.neck(s) for s in s_maps]  # (B, C_in, H, W) reconstructions
         loss_rec = sum(self.head.loss(p, x, m) for p, x, m in zip(preds, imgs, masks)) / 2
-        q = [self.projector([s])[0] for s in s_maps]  # (B, D) per view
+        q = [self.projector([g])[0] for g in s_glob]  # (B, D) per view
         with torch.no_grad():
-            k = [self.teacher.module.projector([t])[0] for t in t_maps]
+            k = [self.teacher.module.projector([g])[0] for g in t_glob]
         loss_global = self.global_head.cross_view_loss(q, k)
         loss_local, center = self._local_loss(s_maps, t_maps, grids)
         w = self.loss_weights
@@ -238,6 +241,18 @@ class CMID(BaseSelfSupervisor):
         if self.log_rec_parts:
             losses.update(self._rec_parts(preds, imgs, masks))
         return losses
+
+    @staticmethod
+    def _features(backbone: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The last map of ``backbone`` and the projector's input: the map itself (the
+        projector pools it), or, for a ViT with ``global_feature='cls'``, its CLS token as a
+        (B, C, 1, 1) map (the pool of which is the token)."""
+        if getattr(backbone, 'global_feature', 'pool') == 'cls':
+            maps, cls = backbone(x, mask, with_cls=True)
+            return maps[-1], cls[:, :, None, None]
+        last = (backbone(x) if mask is None else backbone(x, mask))[-1]
+        return last, last
 
     def _rec_parts(self, preds: list[torch.Tensor], imgs: list[torch.Tensor],
                    masks: list[torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -29,28 +29,47 @@ class CMIDViT(MaskTokenMixin, VisionTransformer):
 
     Output: the patch tokens after the final norm as a (B, C, h, w) map at
     stride ``patch_size`` (``out_type='featmap'`` is forced; no token is
-    dropped). The CLS token attends to all patches but is not returned: the
-    global branch uses the projector's average pool of the map (the default
-    of the ResNet / Swin students, so all students feed the projector alike).
-    Apart from ``mask_token`` the state dict is key-for-key that of the stock
-    ``VisionTransformer``; the EMA teacher has drop path zeroed by
-    :class:`CMID`.
+    dropped). What the global branch sees is ``global_feature``:
+
+    - ``'pool'`` (default): the projector's average pool of the patch map,
+      as for the ResNet / Swin students, so every student feeds the
+      projector alike (the CLS token still attends, but no loss reads it);
+    - ``'cls'``: the final CLS token (:meth:`forward_with_cls`; :class:`CMID`
+      hands it to the projector as a 1 x 1 map, whose average pool is the
+      token itself), as DINO / iBOT / MoCo v3 do with a ViT.
+
+    The measurement behind the default is in docs/benchmarks.md ("CLS token
+    or pooled map"). Apart from ``mask_token`` the state dict is key-for-key
+    that of the stock ``VisionTransformer`` in both modes; the EMA teacher
+    has drop path zeroed by :class:`CMID`.
 
     Args:
         arch (str | dict): ViT architecture ('small', 'base', ... or a dict).
         replace (bool): Replace masked embeddings (reference, default) instead
             of adding the token.
+        global_feature (str): ``'pool'`` or ``'cls'`` (needs
+            ``with_cls_token=True``), see above.
         **kwargs: Arguments of :class:`mmpretrain.models.VisionTransformer`.
     """
 
-    def __init__(self, arch: str | dict = 'base', replace: bool = True, **kwargs) -> None:
+    GLOBAL_FEATURES = ('pool', 'cls')
+
+    def __init__(self, arch: str | dict = 'base', replace: bool = True,
+                 global_feature: str = 'pool', **kwargs) -> None:
         out_type = kwargs.pop('out_type', 'featmap')
         if out_type != 'featmap':
             raise ValueError(f"CMIDViT: out_type must be 'featmap' (CMID needs the patch map), "
                              f'got {out_type!r}')
+        if global_feature not in self.GLOBAL_FEATURES:
+            raise ValueError(f'CMIDViT: model.backbone.global_feature must be one of '
+                             f'{self.GLOBAL_FEATURES}, got {global_feature!r}')
+        if global_feature == 'cls' and not kwargs.get('with_cls_token', True):
+            raise ValueError("CMIDViT: model.backbone.global_feature='cls' needs "
+                             'model.backbone.with_cls_token=True')
         super().__init__(arch=arch, out_type='featmap', **kwargs)
         self._init_mask_token(self.embed_dims, replace)
         self.patch_size = int(self.patch_embed.projection.stride[0])
+        self.global_feature = global_feature
 
     @property
     def out_stride(self) -> int:
@@ -62,25 +81,53 @@ class CMIDViT(MaskTokenMixin, VisionTransformer):
         """Stride at which the mask is applied (the mask's ``model_patch_size``): patch size."""
         return self.patch_size
 
-    def forward(self, x: torch.Tensor,
-                mask: torch.Tensor | None = None) -> Sequence[torch.Tensor]:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
+                with_cls: bool = False):
         """Features of (masked) images.
 
         Args:
             x (Tensor): Images (B, C, H, W).
             mask (Tensor, optional): Block mask (B, H/p, W/p) at patch
                 resolution; None runs the stock forward.
+            with_cls (bool): Return :meth:`forward_with_cls`'s pair (through
+                ``__call__``, so a compiled backbone stays compiled).
 
         Returns:
-            tuple[Tensor]: Patch maps (B, C, H/p, W/p) of the ``out_indices`` layers.
+            tuple[Tensor]: Patch maps (B, C, H/p, W/p) of the ``out_indices``
+            layers (``with_cls``: and the CLS token).
         """
+        if with_cls:
+            return self.forward_with_cls(x, mask)
         if mask is None:
             return super().forward(x)
+        return self._forward_tokens(x, mask)[0]
+
+    def forward_with_cls(self, x: torch.Tensor, mask: torch.Tensor | None = None
+                         ) -> tuple[Sequence[torch.Tensor], torch.Tensor]:
+        """:meth:`forward`'s maps and the final CLS token (B, C), after the final norm.
+
+        Args:
+            x (Tensor): Images (B, C, H, W).
+            mask (Tensor, optional): Block mask at patch resolution, or None.
+
+        Returns:
+            tuple: (the maps of :meth:`forward`, the CLS token (B, C)).
+        """
+        if self.cls_token is None:
+            raise ValueError('CMIDViT.forward_with_cls: the backbone has no CLS token '
+                             '(with_cls_token=False)')
+        outs, tokens = self._forward_tokens(x, mask)
+        return outs, tokens[:, 0]
+
+    def _forward_tokens(self, x: torch.Tensor, mask: torch.Tensor | None
+                        ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        """The stock forward with the mask token (if ``mask``); also the last tokens."""
         B = x.shape[0]
         x, hw = self.patch_embed(x)  # (B, L, C)
-        C = x.shape[-1]
-        x = self.apply_mask_token(x.transpose(1, 2).reshape(B, C, *hw), mask)
-        x = x.flatten(2).transpose(1, 2)
+        if mask is not None:
+            C = x.shape[-1]
+            x = self.apply_mask_token(x.transpose(1, 2).reshape(B, C, *hw), mask)
+            x = x.flatten(2).transpose(1, 2)
         if self.cls_token is not None:
             x = torch.cat((self.cls_token.expand(B, -1, -1), x), dim=1)
         x = x + resize_pos_embed(self.pos_embed, self.patch_resolution, hw,
@@ -94,4 +141,4 @@ class CMIDViT(MaskTokenMixin, VisionTransformer):
                 x = self.ln1(x)
             if i in self.out_indices:
                 outs.append(self._format_output(x, hw))
-        return tuple(outs)
+        return tuple(outs), x
