@@ -193,3 +193,29 @@ def test_unknown_op_or_argument_is_refused_at_build():
         BatchPhotometric([dict(type='RSSolarize'), dict(type='RSGaussNoise', sigma=3)], key)
     with pytest.raises(ValueError, match=r'\[0\]: RSGaussianBlur: kernel_range'):
         BatchPhotometric([dict(type='RSGaussianBlur', kernel_range=(2, 4))], key)
+
+
+@pytest.mark.parametrize('kind', ['rgb', 'msi'])
+def test_sync_free_and_indexed_selection_give_the_same_batch(kind, rgb_tiles, msi_uint16):
+    """The GPU form (every sample computed, ``torch.where`` keeps the drawn ones) equals the
+    CPU form (the drawn samples indexed) for the same parameters, on the shipped strong view
+    with its probabilities (some samples skip each op), without a host sync."""
+    from cmid_mm.utils.host_sync import HostSyncRecorder
+    if kind == 'rgb':
+        ops, imgs, dtype = _view_b(RGB_CFG), rgb_tiles, torch.uint8
+    else:
+        ops, imgs, dtype = _view_b(MSI_CFG), [t.astype(np.float32) / 10000 for t in msi_uint16],\
+            torch.float32
+    x = torch.from_numpy(np.stack(imgs).astype(np.float32)).permute(0, 3, 1, 2).contiguous()
+    skipped = 0
+    for seed in range(4):
+        torch.manual_seed(seed)
+        indexed, free = BatchPhotometric(ops, sync_free=False), BatchPhotometric(ops,
+                                                                                 sync_free=True)
+        params = indexed.sample(x.shape, x.device)
+        skipped += sum(int((~p['apply']).sum()) for p in params)
+        with HostSyncRecorder() as rec:
+            y_free = free(x, dtype, params)
+        assert rec.count == 0, rec.sites()
+        torch.testing.assert_close(y_free, indexed(x, dtype, params), rtol=0, atol=1e-5)
+    assert skipped > 0  # both forms met samples that an op skips

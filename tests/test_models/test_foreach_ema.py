@@ -78,3 +78,27 @@ def test_built_from_config_and_bad_option():
     assert isinstance(ema, CosineEMA) and ema.foreach
     with pytest.raises(ValueError, match='model.teacher.foreach must be True or False'):
         ForeachCosineEMA(nn.Linear(2, 2), foreach='yes')
+
+
+@pytest.mark.parametrize('max_iters', [10, 1520, 250000])
+def test_host_momentum_equals_cosine_ema_on_its_long_tensor(max_iters):
+    """CosineEMA takes ``cos`` of ``pi * steps / T`` with ``steps`` a long tensor (float32);
+    the host formula rounds the same way, so the teachers stay bit-identical."""
+    from math import cos, pi
+    for k in [*range(0, 300), *range(max(max_iters - 300, 0), max_iters + 1)]:
+        ref = 0.05 - (0.05 - 0.3) * (cos(pi * torch.tensor(k) / float(max_iters)) + 1) / 2
+        assert cosine_ema_momentum(0.3, 0.05, k, max_iters) == ref, k
+
+
+def test_a_loaded_update_count_is_read_again():
+    """Resume: the host copy of ``steps`` follows a loaded state dict."""
+    ema, student = _run(ForeachCosineEMA, steps=3)
+    resumed = ForeachCosineEMA(copy.deepcopy(student), momentum=0.3, end_momentum=0.05)
+    resumed.update_parameters(student)  # a fresh EMA has counted 1 update
+    resumed.load_state_dict(ema.state_dict())
+    assert resumed.host_steps() == 3
+    for e in (ema, resumed):
+        e.update_parameters(student)
+    assert int(resumed.steps) == resumed.host_steps() == 4
+    for a, b in zip(ema.module.state_dict().values(), resumed.module.state_dict().values()):
+        assert torch.equal(a, b)

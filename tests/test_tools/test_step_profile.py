@@ -59,6 +59,11 @@ def test_report_and_json(run):
     for label, _ in sp.PHASES.values():
         assert label in text
     assert 'ratio full step / sum of parts' in text and 'peak RSS' in text
+    # one extra step under the host-sync recorder: only the losses' finite check
+    assert r['host_syncs']['per_step'] == 1
+    assert len(r['host_syncs']['sites']) == 1 \
+        and '(_all_finite)' in next(iter(r['host_syncs']['sites']))
+    assert 'host syncs in one train_step: 1' in text
 
 
 def test_rejects_non_cmid_config(tmp_path):

@@ -39,6 +39,12 @@ model time of the step (full step minus data loading), and their fraction of
 bf16 tensor-core rate of both chips; fp32 without TF32 runs far below it).
 ``--no-flops`` skips the counting step.
 
+Host syncs: one more step runs under ``cmid_mm.utils.host_sync.HostSyncRecorder``
+and the report lists every Python-level device-to-host read it made (``.item()``,
+``bool(tensor)``, value-shaped ops, ...) with the line that made it. A CMID step
+needs one, the finite check of the losses (``CMID._all_finite``); on a GPU any
+other stalls the host until the device catches up. ``--no-host-syncs`` skips it.
+
 Example::
 
     python tools/analysis_tools/step_profile.py \\
@@ -104,6 +110,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--gpu', choices=sorted(PEAK_TFLOPS), default=None,
                    help='shortcut for --peak-tflops: dense bf16 peak of the chip '
                    '(h100 989, h200 989 TFLOP/s)')
+    p.add_argument('--no-host-syncs', action='store_true',
+                   help='skip the extra step that records host syncs')
     p.add_argument('--json', default=None, help='also write the result to this JSON file')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='override config settings, key=value')
@@ -265,7 +273,8 @@ def profile(config: str, batch_size: int = 8, iters: int = 3, warmup: int = 1,
             device: str = 'cpu', num_workers: int = 0, data_root: str | None = None,
             cfg_options: dict | None = None, threads: int | None = None,
             views: str | None = None, count_flops: bool = True,
-            peak_tflops: float | None = None, amp: str | None = None) -> dict:
+            peak_tflops: float | None = None, amp: str | None = None,
+            count_syncs: bool = True) -> dict:
     """Profile ``iters`` CMID training steps after ``warmup`` unmeasured ones.
 
     Returns:
@@ -276,7 +285,9 @@ def profile(config: str, batch_size: int = 8, iters: int = 3, warmup: int = 1,
         also ``flops`` (phase -> FLOPs of one step, counted on one extra step),
         ``step_flops`` and ``model_time`` (full step - data loading); on CUDA
         also ``tflops`` (phase -> achieved TFLOP/s), ``step_tflops`` and, with
-        ``peak_tflops``, ``fraction_of_peak``.
+        ``peak_tflops``, ``fraction_of_peak``. With ``count_syncs`` also
+        ``host_syncs`` (``per_step`` and ``sites``: ``'op at file:line (function)'``
+        -> count, recorded on one extra step).
     """
     import torch
     from mmengine.config import Config
@@ -320,7 +331,7 @@ def profile(config: str, batch_size: int = 8, iters: int = 3, warmup: int = 1,
     model = model.to(device).train()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     hub = MessageHub.get_current_instance()
-    hub.update_info('max_iters', total + int(count_flops))
+    hub.update_info('max_iters', total + int(count_flops) + int(count_syncs))
     hub.update_info('epoch', 0)
 
     sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
@@ -360,6 +371,15 @@ def profile(config: str, batch_size: int = 8, iters: int = 3, warmup: int = 1,
             timer.flop_counter = counter
             model.train_step(batch, optim_wrapper)
         timer.flop_counter = None
+    sync_result = {}
+    if count_syncs:
+        from cmid_mm.utils.host_sync import HostSyncRecorder
+        timer.enabled = False
+        hub.update_info('iter', total + int(count_flops))
+        batch, data_iter = _next_batch(loader, data_iter)
+        with HostSyncRecorder() as recorder:
+            model.train_step(batch, optim_wrapper)
+        sync_result = dict(host_syncs=dict(per_step=recorder.count, sites=recorder.sites()))
 
     n = max(iters, 1)
     phases = {p: sum(timer.seconds[k] for k in keys) / n for p, (_, keys) in PHASES.items()}
@@ -379,7 +399,7 @@ def profile(config: str, batch_size: int = 8, iters: int = 3, warmup: int = 1,
                            peak_tflops=peak_tflops)
         if device == 'cuda':  # CPU timings of fp32 kernels say nothing about a peak
             flop_result.update(flop_rates(flops, phases, model_time, peak_tflops))
-    return dict(**flop_result,
+    return dict(**flop_result, **sync_result,
         config=str(config), views=photometric_placement(cfg), batch_size=batch_size, amp=amp,
         optim_wrapper=type(optim_wrapper).__name__,
         iters=iters, warmup=warmup, device=device,
@@ -443,6 +463,7 @@ def format_report(r: dict) -> str:
         f'peak memory: {r["memory_kind"]} {r["peak_memory_mib"]:.0f} MiB '
         f'(RSS before the first step {r["rss_before_steps_mib"]:.0f} MiB)',
         *_flop_lines(r),
+        *_sync_lines(r),
         'checks: teacher passes without autograd: '
         f'{"yes" if r["checks"]["teacher_passes_without_autograd"] else "NO"}; teacher '
         f'weights frozen: {"yes" if r["checks"]["teacher_params_frozen"] else "NO"}',
@@ -466,6 +487,19 @@ def _flop_lines(r: dict) -> list[str]:
     return lines
 
 
+def _sync_lines(r: dict) -> list[str]:
+    if 'host_syncs' not in r:
+        return []
+    hs = r['host_syncs']
+    return [f'host syncs in one train_step: {hs["per_step"]} (the finite check of the '
+            'losses is the one a CMID step needs)',
+            *(f'  {n} x {site}' for site, n in hs['sites'].items()),
+            *(['  (on a CPU the batched photometric ops index the samples each op runs on, '
+               'since a sync costs nothing there; on a GPU they select with torch.where and '
+               'make none: BatchPhotometric(sync_free=None))']
+              if r['views'] == 'device' and r['device'] == 'cpu' else [])]
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     if args.peak_tflops is not None and args.gpu is not None:
@@ -476,7 +510,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = profile(args.config, args.batch_size, args.iters, args.warmup, args.device,
                      args.num_workers, args.data_root, args.cfg_options, args.threads,
                      args.views, count_flops=not args.no_flops, peak_tflops=peak,
-                     amp=args.amp)
+                     amp=args.amp, count_syncs=not args.no_host_syncs)
     print(format_report(result), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))

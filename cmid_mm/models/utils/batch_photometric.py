@@ -19,6 +19,13 @@ Integer inputs (uint8 RGB, unscaled uint16) are rounded and clipped after each o
 per-image ops round to their dtype; float inputs (e.g. uint16 divided by
 ``uint16_scale``) are only clipped to ``[0, white]``. For the same parameters the result
 equals the per-image op within float tolerance (tests/test_models/test_batch_photometric.py).
+
+Two ways to run an op on the samples it was drawn for (``BatchPhotometric(sync_free=...)``,
+by default chosen from the batch's device): on a CPU, index the selected samples (their
+count is read on the host, which is free there); on a GPU, compute the op on every sample
+and keep it with ``torch.where`` where it applies, so no step waits for the device to tell
+the host which samples those are (the "index" form makes ~30 host syncs per 13-band step,
+``cmid_mm.utils.host_sync``). Both give the same batch for the same parameters (tested).
 """
 from __future__ import annotations
 
@@ -72,16 +79,18 @@ class _BatchOp:
     def _sample(self, shape: torch.Size, device: torch.device) -> Params:
         return {}
 
-    #: parameters drawn only for the samples the op runs on (in ``apply`` order)
-    subset_keys: tuple[str, ...] = ()
-
     def __call__(self, x: torch.Tensor, params: Params, white: float,
-                 integer: bool) -> torch.Tensor:
+                 integer: bool, sync_free: bool = False) -> torch.Tensor:
         """The op on the samples whose ``params['apply']`` is set; the others unchanged.
-        ``x`` is a batch this module owns (changed in place where that is cheaper)."""
+        ``x`` is a batch this module owns (changed in place where that is cheaper).
+        ``sync_free``: compute every sample and select with ``torch.where`` (no host sync)
+        instead of indexing the selected ones."""
         run = params['apply']
-        sub = {k: v if k in self.subset_keys else v[run] for k, v in params.items()
-               if k != 'apply'}
+        if sync_free:
+            p = {k: v for k, v in params.items() if k != 'apply'}
+            return torch.where(run.view(-1, 1, 1, 1), self._apply(x, p, white, integer, True),
+                               x)
+        sub = {k: v[run] for k, v in params.items() if k != 'apply'}
         if bool(run.all()):
             return self._apply(x, sub, white, integer)
         idx = run.nonzero().flatten()
@@ -89,7 +98,10 @@ class _BatchOp:
             return x
         return x.index_copy_(0, idx, self._apply(x.index_select(0, idx), sub, white, integer))
 
-    def _apply(self, x: torch.Tensor, p: Params, white: float, integer: bool) -> torch.Tensor:
+    def _apply(self, x: torch.Tensor, p: Params, white: float, integer: bool,
+               sync_free: bool = False) -> torch.Tensor:
+        """The op on every sample of ``x`` with parameters ``p`` (one row per sample);
+        returns a new tensor (``x`` itself only where nothing changes)."""
         raise NotImplementedError
 
     def image_params(self, params: Params, i: int) -> dict | None:
@@ -118,7 +130,7 @@ class _ColorJitter(_BatchOp):
                                   op.saturation > 0 and rgb, op.hue > 0 and rgb],
                                  device=device).expand(n, 4))
 
-    def _apply(self, x, p, white, integer):
+    def _apply(self, x, p, white, integer, sync_free=False):
         op = self.op
         n, c = x.shape[:2]
         rgb = c == 3
@@ -139,17 +151,22 @@ class _ColorJitter(_BatchOp):
             # brightness (x f) and contrast ((x - m) f + m) are one per-sample affine map
             affine = run & (kind <= 1)
             contrast = run & (kind == 1)
-            if bool(affine.any()):
+            if sync_free or bool(affine.any()):  # a = 1, b = 0 leave x as it is
                 a = torch.where(affine, f, torch.ones_like(f))
                 b = torch.zeros_like(f)
-                if bool(contrast.any()):
+                if sync_free or bool(contrast.any()):
                     means = x.mean(dim=(2, 3))  # (n, C); the luma mean is linear in them
                     m = means @ luma if rgb else means.mean(1)
                     b = torch.where(contrast, (1 - f) * m, b)
                 x = torch.addcmul(b.view(-1, 1, 1, 1), x, a.view(-1, 1, 1, 1))
-            for t, fn in ((2, self._saturation), (3, self._hue)):
+            for t, fn, on in ((2, self._saturation, op.saturation > 0 and rgb),
+                              (3, self._hue, op.hue > 0 and rgb)):
+                if not on:  # never enabled (a zero range, or not RGB): skip without a sync
+                    continue
                 sel = run & (kind == t)
-                if bool(sel.any()):
+                if sync_free:
+                    x = torch.where(sel.view(-1, 1, 1, 1), fn(x, f, white), x)
+                elif bool(sel.any()):
                     idx = sel.nonzero().flatten()
                     x = x.index_copy(0, idx, fn(x.index_select(0, idx), f[idx], white))
             x = torch.maximum(torch.minimum(x, hi_clip), lo_clip)
@@ -224,7 +241,7 @@ class _GaussianBlur(_BatchOp):
         return dict(ksize=sizes[torch.randint(len(sizes), (n,), device=device)],
                     sigma=_uniform(n, *self.op.sigma_range, device))
 
-    def _apply(self, x, p, white, integer):
+    def _apply(self, x, p, white, integer, sync_free=False):
         n, c, h, w = x.shape
         width = self.op.kernel_range[1]
         k = gaussian_kernels(p['ksize'], p['sigma'], width).to(x.dtype)  # (n, K)
@@ -240,18 +257,14 @@ class _GaussianBlur(_BatchOp):
 
 
 class _GaussNoise(_BatchOp):
-    subset_keys = ('noise', )
-
-    def sample(self, shape, device):
-        out = super().sample(shape, device)
-        k = int(out['apply'].sum())  # standard-normal noise only for the samples it runs on
-        out['noise'] = torch.randn((k, *shape[1:]), device=device)
-        return out
 
     def _sample(self, shape, device):
-        return dict(var=_uniform(shape[0], *self.op.var_limit, device))
+        # a standard-normal field for every sample (the ones the op skips ignore theirs):
+        # drawing only the applied ones would need their count on the host
+        return dict(var=_uniform(shape[0], *self.op.var_limit, device),
+                    noise=torch.randn(tuple(shape), device=device))
 
-    def _apply(self, x, p, white, integer):
+    def _apply(self, x, p, white, integer, sync_free=False):
         unit = self.op.noise_std(white, x.shape[1])  # white / 255 or (C,) per band
         unit = torch.as_tensor(np.asarray(unit, dtype=np.float64), device=x.device).view(
             1, -1, 1, 1)
@@ -259,14 +272,13 @@ class _GaussNoise(_BatchOp):
         return _restore(torch.addcmul(x, std, p['noise']), white, integer)
 
     def _image_params(self, params, i):
-        j = int(params['apply'][:i].sum())  # its row among the drawn noise fields
         return dict(var=float(params['var'][i]),
-                    noise=params['noise'][j].permute(1, 2, 0).double().cpu().numpy())
+                    noise=params['noise'][i].permute(1, 2, 0).double().cpu().numpy())
 
 
 class _Solarize(_BatchOp):
 
-    def _apply(self, x, p, white, integer):
+    def _apply(self, x, p, white, integer, sync_free=False):
         if self.op.band_range is None:
             lo, hi = 0., float(white)
         else:
@@ -277,7 +289,7 @@ class _Solarize(_BatchOp):
 
 class _ToGray(_BatchOp):
 
-    def _apply(self, x, p, white, integer):
+    def _apply(self, x, p, white, integer, sync_free=False):
         if x.shape[1] != 3:
             return x
         return _restore(_gray(x).repeat(1, 3, 1, 1), white, integer)
@@ -318,11 +330,15 @@ class BatchPhotometric(nn.Module):
         ops: per-image op configs (``dict(type='RSColorJitter', ...)``), the same dicts a
             ``CMIDMultiView`` view pipeline takes; only :data:`BATCH_OPS` are allowed.
         where: the config key of the list, for error messages.
+        sync_free: select the samples of each op with ``torch.where`` (True) or by indexing
+            (False); None (default): ``torch.where`` unless the batch is on the CPU.
     """
 
-    def __init__(self, ops: Sequence[dict], where: str = 'view_batch_augments') -> None:
+    def __init__(self, ops: Sequence[dict], where: str = 'view_batch_augments',
+                 sync_free: bool | None = None) -> None:
         super().__init__()
         self.where = where
+        self.sync_free = sync_free
         self.ops = [build_batch_op(dict(cfg), f'{where}[{i}]') for i, cfg in enumerate(ops)]
 
     def sample(self, shape: torch.Size, device: torch.device) -> list[Params]:
@@ -344,8 +360,9 @@ class BatchPhotometric(nn.Module):
         if params is None:
             params = self.sample(x.shape, x.device)
         x = x.clone()  # the ops change it in place; the caller's batch stays as it was
+        sync_free = x.device.type != 'cpu' if self.sync_free is None else self.sync_free
         for op, p in zip(self.ops, params):
-            x = op(x, p, *white_level(image_dtype, op.op.max_value))
+            x = op(x, p, *white_level(image_dtype, op.op.max_value), sync_free=sync_free)
         return x
 
     def extra_repr(self) -> str:
