@@ -17,16 +17,34 @@ class CMIDResNet(MaskTokenMixin, ResNet):
     the state dict is key-for-key that of the stock ``ResNet``, so exported
     weights load into stock mmpretrain / mmseg / mmdet configs.
 
+    ``channels_last=True`` keeps the weights and the activations in
+    ``torch.channels_last`` (NHWC) memory layout: the weights are converted
+    here (so the EMA teacher, a copy of the student, and every in-place
+    init / ``load_state_dict`` / EMA update keep it) and the input on entry
+    to :meth:`forward`. On GPUs with tensor cores cuDNN's NHWC convolutions
+    avoid layout transposes; the arithmetic is the same (a float64 CMID step
+    gives the same losses and gradients, ``tests/test_models/test_channels_last.py``).
+    Checkpoints hold the same keys and values (strides differ, which loading
+    into a stock ``ResNet`` ignores).
+
     Args:
         replace (bool): Replace masked features by the token instead of adding
             it. Defaults to False (CMID's residual form).
+        channels_last (bool): NHWC weights and activations. Defaults to False.
         **kwargs: Arguments of :class:`mmpretrain.models.ResNet` (``depth``,
             ``in_channels``, ``out_indices``, ...).
     """
 
-    def __init__(self, depth: int, replace: bool = False, **kwargs) -> None:
+    def __init__(self, depth: int, replace: bool = False, channels_last: bool = False,
+                 **kwargs) -> None:
+        if not isinstance(channels_last, bool):
+            raise ValueError(f'model.backbone.channels_last must be True or False, got '
+                             f'{channels_last!r}')
         super().__init__(depth=depth, **kwargs)
         self._init_mask_token(self.stem_channels, replace)
+        self.channels_last = channels_last
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor,
                 mask: torch.Tensor | None = None) -> Sequence[torch.Tensor]:
@@ -40,6 +58,8 @@ class CMIDResNet(MaskTokenMixin, ResNet):
         Returns:
             tuple[Tensor]: Maps of the ``out_indices`` stages.
         """
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         if mask is None:
             return super().forward(x)
         if self.deep_stem:
