@@ -1,4 +1,6 @@
 """CPU-only distributed start-up for the MM tools."""
+import sys
+
 import torch
 import torch.distributed as dist
 
@@ -36,5 +38,8 @@ def close_distributed() -> None:
     """
     if not dist.is_initialized():
         return
+    rank, world = dist.get_rank(), dist.get_world_size()
     dist.barrier()
     dist.destroy_process_group()
+    print(f'[cmid_mm] rank {rank}/{world}: process group closed after the run',
+          file=sys.stderr, flush=True)

@@ -300,6 +300,9 @@ def test_dist_train_sh_two_processes_end_with_identical_ranks(tmp_path, pretrain
     proc = subprocess.run(cmd, env={**_env(), 'PORT': '29532'}, cwd=REPO, capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # tools/train.py closed the process group on both ranks after the run (close_distributed)
+    for rank in (0, 1):
+        assert f'[cmid_mm] rank {rank}/2: process group closed after the run' in proc.stderr
     s0 = torch.load(wd / 'rank0_state.pth', weights_only=True)
     s1 = torch.load(wd / 'rank1_state.pth', weights_only=True)
     # 2 iterations x 2 ranks x 2 views x batch 2 keys went into the queue
