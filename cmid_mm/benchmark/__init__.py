@@ -13,6 +13,8 @@ concept per module (not imported by ``import cmid_mm``; configs do not need it):
 - :mod:`.export`: a method's backbone as a ``Pretrained`` file for a fine-tune.
 - :mod:`.frozen_eval`: ``eval_frozen.py``'s argv and call, the tables' score keys.
 - :mod:`.seeds`: mean ± sample std over seeds.
+- :mod:`.row_log`: rows written as they finish (``rows.jsonl``), one table from several
+  work dirs (``--collect``).
 - :mod:`.tables`: Markdown cells, rows and marked sections.
 """
 from .budget import MIN_ITERS, PROFILES, Budget, Profile, plan_epochs, warmup_cosine

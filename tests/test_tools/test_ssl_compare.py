@@ -233,3 +233,35 @@ def test_table_and_results_as_before_the_move(micro):
     results, work, out = micro
     assert_same_as_before('ssl_compare', section(out.read_text(), *sc.markers('cpu')),
                           json.loads((work / 'results.json').read_text()), work)
+
+
+def test_rows_as_they_come_resume_and_collect(micro, tmp_path):
+    """rows.jsonl holds every finished row; --resume scores the finished runs again from
+    their files without training; --collect merges a seed run in another work dir, and
+    refuses one run with other settings."""
+    results, work, out = micro
+    rows = [json.loads(line) for line in (work / 'rows.jsonl').read_text().splitlines()]
+    assert len(rows) == len(results['rows']) and rows[-1] == results['rows'][-1]
+    other = tmp_path / 'seed2'
+    argv = ['--micro', '--seeds', '2', '--methods', 'mocov2', '--work-dir', str(other)]
+    first = sc.main(argv)
+    run = other / 'resnet18/mocov2/seed2'
+    stamps = {f: (run / f).stat().st_mtime_ns for f in ('stats.json', 'backbone.pth')}
+    (run / 'eval.json').unlink()  # "crashed" between the pretraining and its evaluation
+    again = sc.main([*argv, '--resume'])
+    assert {f: (run / f).stat().st_mtime_ns for f in stamps} == stamps  # not retrained
+    assert [r.get('scores') for r in again['rows']] == [r.get('scores') for r in first['rows']]
+    merged_out = tmp_path / 'merged.md'
+    merged = sc.main(['--collect', str(work), str(other), str(work), '--out', str(merged_out)])
+    assert merged['settings']['seeds'] == [0, 1, 2]
+    by_run = {e['run']: e for e in merged['summary']}
+    assert by_run['mocov2']['seeds'] == [0, 1, 2] and by_run['cmid']['seeds'] == [0, 1]
+    m = [r['scores']['s2_cls/knn'] for r in [*results['rows'], *first['rows']]
+         if r['run'] == 'mocov2' and 'scores' in r]
+    assert by_run['mocov2']['scores']['s2_cls/knn']['mean'] == pytest.approx(statistics.fmean(m))
+    assert '| MoCo v2 | ResNet-18 |' in merged_out.read_text()
+    bad = json.loads((other / 'results.json').read_text())
+    bad['settings']['lr'] = 0.1
+    (other / 'results.json').write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match='different settings'):
+        sc.main(['--collect', str(work), str(other), '--out', str(merged_out)])

@@ -94,6 +94,7 @@ from cmid_mm.benchmark import (
 from cmid_mm.benchmark import evaluate as evaluate_frozen
 from cmid_mm.benchmark import markers as tool_markers
 from cmid_mm.benchmark import write_section as write_marked
+from cmid_mm.benchmark.row_log import ROWS, append_row, collect_rows, merged_header, start_rows
 
 SCRIPT = Path(__file__).resolve()
 CONFIGS = {'rgb': REPO / 'configs/cmid/cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py',
@@ -285,8 +286,7 @@ def adapt(rgb_weights: Path, dst: Path) -> Path:
 
 def record(row: dict, args: argparse.Namespace, rows: list[dict]) -> None:
     rows.append(row)
-    with open(args.work_dir / 'rows.jsonl', 'a') as f:
-        f.write(json.dumps(row) + '\n')
+    append_row(args.work_dir / ROWS, row)
     log(f'{row["run"]} seed {row["seed"]}: '
         + ', '.join(f'{k} {v:.1f}' for k, v in row['scores'].items()))
 
@@ -428,35 +428,10 @@ def collect(dirs: list[Path], out: Path, command: str) -> dict:
         FileNotFoundError: a dir without ``rows.jsonl`` / any dir's ``results.json``.
         ValueError: the dirs were run with different settings (other than the seeds).
     """
-    rows: list[dict] = []
-    seen: set[tuple[str, int]] = set()
-    infos = []
-    for d in dirs:
-        path = d / 'rows.jsonl'
-        if not path.is_file():
-            raise FileNotFoundError(f'{path}: no rows (is {d} a multispectral_compare '
-                                    'work dir?)')
-        for line in path.read_text().splitlines():
-            row = json.loads(line)
-            if (row['run'], row['seed']) not in seen:
-                seen.add((row['run'], row['seed']))
-                rows.append(row)
-        if (d / 'results.json').is_file():
-            infos.append(json.loads((d / 'results.json').read_text()))
-    if not infos:
-        raise FileNotFoundError(f'none of {[str(d) for d in dirs]} has a results.json (a '
-                                'finished seed): the settings are unknown')
-    def same(st: dict) -> dict:
-        return {k: v for k, v in st.items() if k != 'seeds'}
-    for info in infos[1:]:
-        if same(info['settings']) != same(infos[0]['settings']):
-            raise ValueError(f'{dirs}: the work dirs were run with different settings: '
-                             f'{same(info["settings"])} vs {same(infos[0]["settings"])}')
+    rows, infos = collect_rows(dirs, 'multispectral_compare', lambda r: (r['run'], r['seed']))
     settings = dict(infos[0]['settings'], seeds=sorted({r['seed'] for r in rows}))
-    results = dict(command='; '.join([*(i['command'] for i in infos), command]),
-                   date=', '.join(sorted({i['date'] for i in infos})),
-                   total_minutes=sum(i['total_minutes'] for i in infos), rows=rows,
-                   summary=summarise(rows), settings=settings)
+    results = dict(merged_header(infos, command), rows=rows, summary=summarise(rows),
+                   settings=settings)
     write_marked(out, MARKERS, render(results))
     return results
 
@@ -490,7 +465,7 @@ def main(argv: list[str] | None = None) -> dict:
                eval_cfg={k: eval_config(k, args.width, args.work_dir / f'eval_config_{k}.py')
                          for k in CONFIGS})
     rows: list[dict] = []
-    (args.work_dir / 'rows.jsonl').write_text('')
+    start_rows(args.work_dir)
     settings = dict(iters=args.iters, steps=ipe * epochs, epochs=epochs, iters_per_epoch=ipe,
                     batch_size=args.batch_size, lr=args.lr, seeds=args.seeds, tiles=n,
                     crop_size=args.crop_size, width=args.width, bn_recalib=args.bn_recalib,

@@ -44,8 +44,14 @@ times every epoch with a hook (wall and CPU time of the process and its data
 workers) and reports its peak memory. The resolved config of each run is saved
 as ``<work-dir>/<backbone>/<run>/seed<s>/config.py`` (runnable with
 ``tools/train.py``), the evaluation of each row as ``eval.json`` beside it.
-The results go to stdout, ``<work-dir>/results.json`` and between the markers
-``<!-- ssl_compare:<profile>:start/end -->`` of ``--out``.
+Every finished row is appended to ``<work-dir>/rows.jsonl`` at once, and
+``<work-dir>/results.json`` and the table between the markers
+``<!-- ssl_compare:<profile>:start/end -->`` of ``--out`` are rewritten after every row, so
+an interrupted run keeps what it finished. ``--resume`` reuses the finished rows of the work
+dir (a run whose ``config.py`` equals this call's is not trained again; a finished pretraining
+whose evaluation is missing is only scored); ``--collect W1 W2 ... --out F`` makes one table
+from work dirs run separately (seeds, methods or backbones side by side, or in several
+sessions) with the same settings.
 
 Examples::
 
@@ -56,6 +62,9 @@ Examples::
     python tools/benchmark/ssl_compare.py --profile gpu
     # smoke test: 8 tiles, batch 4, 12 steps, micro evaluation
     python tools/benchmark/ssl_compare.py --micro --work-dir /tmp/ssl_micro
+    # a long table in pieces: one seed per call (resumable), then one table
+    python tools/benchmark/ssl_compare.py --seeds 1 --work-dir W1 --resume
+    python tools/benchmark/ssl_compare.py --collect W0 W1 W2 --out docs/benchmarks.md
 """
 from __future__ import annotations
 
@@ -105,6 +114,13 @@ from cmid_mm.benchmark import evaluate as evaluate_frozen
 from cmid_mm.benchmark import markers as tool_markers
 from cmid_mm.benchmark import write_section as write_marked
 from cmid_mm.benchmark.methods import SSL_CONFIGS as CONFIGS
+from cmid_mm.benchmark.row_log import (
+    RESULTS,
+    append_row,
+    collect_rows,
+    merged_header,
+    start_rows,
+)
 
 SCRIPT = Path(__file__).resolve()
 # re-exported for callers of this tool (tests, the other benchmark tools)
@@ -175,7 +191,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--threads', type=int,
                    help='torch threads of each training process (default: 1 cpu, torch\'s gpu)')
     p.add_argument('--data-root', default=None, help='dataset cache root (see docs/data.md)')
+    p.add_argument('--resume', action='store_true', help='reuse the finished rows of '
+                   '--work-dir (runs whose config.py equals this call\'s; a finished '
+                   'pretraining without its eval.json is only scored)')
+    p.add_argument('--collect', nargs='+', metavar='WORK_DIR', help='train nothing: one table '
+                   'from the rows.jsonl of these work dirs (run with the same settings); a '
+                   'row whose backbone, run and seed came earlier is skipped; needs --out')
     args = p.parse_args(argv)
+    if args.collect and not args.out:
+        p.error('--collect needs --out (the Markdown file to write the table to)')
     prof = PROFILES[args.profile]
     micro = MICRO if args.micro else {}
     args.iters = args.iters or micro.get('iters', prof.iters)
@@ -323,6 +347,36 @@ def _weights(w: dict) -> str:
     return ', '.join(f'{k} {v:g}' for k, v in w.items())
 
 
+def publish(results: dict, args: argparse.Namespace) -> None:
+    """``results.json`` in the work dir and the table section of ``--out``."""
+    (args.work_dir / RESULTS).write_text(json.dumps(results, indent=2))
+    write_section(args.out, args.profile, render(results, args))
+
+
+def collect(dirs: list[Path], args: argparse.Namespace, command: str) -> dict:
+    """One table from the rows of work dirs run separately with the same settings (seeds,
+    methods, backbones and ablations may differ; the settings' seeds become the union).
+
+    Raises:
+        FileNotFoundError / ValueError: see :func:`cmid_mm.benchmark.row_log.collect_rows`.
+    """
+    rows, infos = collect_rows(
+        dirs, 'ssl_compare', lambda r: (r['backbone'], r['run'], r.get('seed')),
+        free=('seeds', 'rules', 'ablations', 'threads', 'num_workers'))
+    settings = dict(infos[0]['settings'],
+                    seeds=sorted({r['seed'] for r in rows if 'seed' in r}),
+                    rules={m: r for i in infos for m, r in i['settings']['rules'].items()},
+                    ablations={k: v for i in infos for k, v in i['settings']['ablations'].items()})
+    profiles = {i['profile'] for i in infos}
+    if len(profiles) > 1:
+        raise ValueError(f'{[str(d) for d in dirs]}: runs of different profiles {profiles}')
+    results = dict(merged_header(infos, command), profile=infos[0]['profile'], rows=rows,
+                   summary=summarise(rows), settings=settings)
+    args.profile = results['profile']
+    write_section(args.out, args.profile, render(results, args))
+    return results
+
+
 def write_section(out: Path, profile: str, body: str) -> None:
     """Replace the text between the profile's markers in ``out`` (append if absent)."""
     write_marked(out, markers(profile), body)
@@ -345,22 +399,60 @@ def pretrain_and_score(run: str, method: str, key: str, seed: int, args: argpars
     cfg = build_config(METHODS[method].config(key), budget(args), ctx['data_root'], run_dir,
                        method, seed, ctx['epochs'], ctx['tiles'],
                        args.width if bb.resnet else None, loss_weights)
-    cfg_path = dump_config(cfg, run_dir / 'config.py')
+    cfg_path = run_dir / 'config.py'
+    finished = args.resume and _same_run(cfg, cfg_path) and all(
+        (run_dir / f).is_file() for f in ('stats.json', 'backbone.pth'))
+    if not finished:
+        dump_config(cfg, cfg_path)
     entry = dict(method=method, run=run, backbone=bb.name, seed=seed, config=str(cfg_path))
     if METHODS[method].loss_weights is not None:
         entry['loss_weights'] = dict(cfg.model.loss_weights)
-    log(f'{label}: pretraining {ctx["epochs"]} epochs x {ctx["ipe"]} steps ({cfg_path})')
-    try:
-        stats = run_cost(run_child(cfg_path, run_dir, label, args.threads, log))
-    except RuntimeError as err:
-        log(str(err))
-        return dict(entry, error=str(err).splitlines()[0], log=str(run_dir / 'train.log'))
-    result = evaluate(ctx['eval_cfg'], run_dir / 'backbone.pth', run_dir / 'eval.json', seed,
-                      args, ctx['data_root'], color=False)
+    if finished:
+        log(f'{label}: --resume: pretraining finished before ({run_dir})')
+        stats = run_cost(json.loads((run_dir / 'stats.json').read_text()))
+    else:
+        log(f'{label}: pretraining {ctx["epochs"]} epochs x {ctx["ipe"]} steps ({cfg_path})')
+        for stale in ('eval.json', 'stats.json', 'backbone.pth'):
+            (run_dir / stale).unlink(missing_ok=True)
+        try:
+            stats = run_cost(run_child(cfg_path, run_dir, label, args.threads, log))
+        except RuntimeError as err:
+            log(str(err))
+            return dict(entry, error=str(err).splitlines()[0], log=str(run_dir / 'train.log'))
+    result = evaluate_cached(ctx['eval_cfg'], run_dir / 'backbone.pth', run_dir / 'eval.json',
+                             seed, args, ctx['data_root'], color=False)
     entry.update(stats, bn_recalib=result.get('bn_recalib'), scores=flat_scores(result))
     log(f'{label}: {_brief(entry["scores"])}; {stats["s_per_step"]:.2f} s/step, '
         f'loss {stats["loss_first_epoch"]:.3f} -> {stats["loss_last_epoch"]:.3f}')
     return entry
+
+
+def _same_run(cfg, cfg_path: Path) -> bool:
+    """Whether ``cfg_path`` (a finished run's saved config) is the config this call would
+    run (``--resume`` reuses only those; another budget, method config or seed is retrained)."""
+    if not cfg_path.is_file():
+        return False
+    fresh = cfg_path.with_name('config.resume-check.py')
+    try:
+        return dump_config(cfg, fresh).read_text() == cfg_path.read_text()
+    finally:
+        fresh.unlink(missing_ok=True)
+
+
+def evaluate_cached(cfg_path: Path, weights: Path | None, out: Path, seed: int,
+                    args: argparse.Namespace, bn_tiles: Path, color: bool) -> dict:
+    """:func:`evaluate`, or with ``--resume`` the ``out`` an earlier call wrote for the same
+    weights, seed and protocol."""
+    if args.resume and out.is_file():
+        old = json.loads(out.read_text())
+        same = (old.get('seed') == seed and old.get('bn_recalib_batches') == args.bn_recalib
+                and old.get('micro') == args.micro
+                and set(old.get('scene', {})) == set(args.scene_sets)
+                and set(old.get('dense', {})) == set(args.dense_sets)
+                and (not color or bool(old.get('color'))))
+        if same:
+            return old
+    return evaluate(cfg_path, weights, out, seed, args, bn_tiles, color)
 
 
 def _brief(scores: dict) -> str:
@@ -375,6 +467,10 @@ def main(argv: list[str] | None = None) -> dict:
     from cmid_mm.rsdata import build_pretrain_corpus
     command = shlex.join(['python', os.path.relpath(SCRIPT, REPO), *args.argv])
     log(f'command: {command}')
+    if args.collect:
+        results = collect([Path(d).resolve() for d in args.collect], args, command)
+        print('\n' + render(results, args) + '\n', flush=True)
+        return results
     if os.getloadavg()[0] > (os.cpu_count() or 1):
         log(f'warning: 1-min load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: '
             'other processes compete for the CPU, wall times will be inflated')
@@ -390,7 +486,24 @@ def main(argv: list[str] | None = None) -> dict:
     rules = {m: short_schedule_patch(m, n_tiles, args.batch_size, epochs)
              for m in args.methods if METHODS[m].configs}
 
-    rows = []
+    settings = dict(iters=args.iters, steps=ipe * epochs, epochs=epochs, iters_per_epoch=ipe,
+                    batch_size=args.batch_size, lr=args.lr, seeds=args.seeds,
+                    threads=args.threads, num_workers=args.num_workers, tiles=n_tiles,
+                    crop_size=args.crop_size, width=args.width, bn_recalib=args.bn_recalib,
+                    rules=rules, scene_sets=args.scene_sets, dense_sets=args.dense_sets,
+                    ablations=ABLATIONS if args.ablations else {})
+    rows: list[dict] = []
+    rows_path = start_rows(args.work_dir)
+
+    def add(row: dict) -> None:
+        """Record a finished row, and rewrite results.json and the table with it."""
+        rows.append(row)
+        append_row(rows_path, row)
+        publish(dict(command=command, profile=args.profile,
+                     date=datetime.date.today().isoformat(),
+                     total_minutes=(time.time() - t0) / 60, rows=rows, summary=summarise(rows),
+                     settings=settings), args)
+
     for key in args.backbones:
         bb = BACKBONES[key]
         ctx = dict(data_root=data_root, tiles=n_tiles, ipe=ipe, epochs=epochs,
@@ -401,41 +514,29 @@ def main(argv: list[str] | None = None) -> dict:
             if METHODS[method].config(key) is None:
                 reason = METHODS[method].why_not(key)
                 log(f'skipping {DISPLAY[method]} on {bb.name}: {reason}')
-                rows.append(dict(method=method, run=method, backbone=bb.name, skipped=reason))
+                add(dict(method=method, run=method, backbone=bb.name, skipped=reason))
         for seed in args.seeds:
             out = args.work_dir / key / 'random' / f'seed{seed}' / 'eval.json'
             out.parent.mkdir(parents=True, exist_ok=True)
-            result = evaluate(ctx['eval_cfg'], None, out, seed, args, data_root, color=True)
+            result = evaluate_cached(ctx['eval_cfg'], None, out, seed, args, data_root,
+                                     color=True)
             for run, color in (('colour', True), ('random', False)):
-                rows.append(dict(method=run, run=run, backbone=bb.name, seed=seed,
-                                 bn_recalib=None if color else result.get('bn_recalib'),
-                                 scores=flat_scores(result, color=color)))
+                add(dict(method=run, run=run, backbone=bb.name, seed=seed,
+                         bn_recalib=None if color else result.get('bn_recalib'),
+                         scores=flat_scores(result, color=color)))
                 log(f'{DISPLAY[run]} {bb.name} seed {seed}: {_brief(rows[-1]["scores"])}')
             for method in args.methods:
                 if METHODS[method].config(key) is not None:
-                    rows.append(pretrain_and_score(method, method, key, seed, args, ctx))
+                    add(pretrain_and_score(method, method, key, seed, args, ctx))
         if args.ablations and METHODS['cmid'].config(key) is not None:
             for run, weights in ABLATIONS.items():
-                rows.append(pretrain_and_score(run, 'cmid', key, args.seeds[0], args, ctx,
-                                               loss_weights=weights))
+                add(pretrain_and_score(run, 'cmid', key, args.seeds[0], args, ctx,
+                                       loss_weights=weights))
 
-    results = dict(command=command, profile=args.profile,
-                   date=datetime.date.today().isoformat(),
-                   total_minutes=(time.time() - t0) / 60, rows=rows, summary=summarise(rows),
-                   settings=dict(iters=args.iters, steps=ipe * epochs, epochs=epochs,
-                                 iters_per_epoch=ipe, batch_size=args.batch_size, lr=args.lr,
-                                 seeds=args.seeds, threads=args.threads,
-                                 num_workers=args.num_workers, tiles=n_tiles,
-                                 crop_size=args.crop_size, width=args.width,
-                                 bn_recalib=args.bn_recalib, rules=rules,
-                                 scene_sets=args.scene_sets, dense_sets=args.dense_sets,
-                                 ablations=ABLATIONS if args.ablations else {}))
-    (args.work_dir / 'results.json').write_text(json.dumps(results, indent=2))
-    body = render(results, args)
-    write_section(args.out, args.profile, body)
-    print('\n' + body + '\n', flush=True)
+    results = json.loads((args.work_dir / RESULTS).read_text())
+    print('\n' + render(results, args) + '\n', flush=True)
     log(f'table written to {args.out} (between {markers(args.profile)[0]} and its end marker); '
-        f'details in {args.work_dir / "results.json"}')
+        f'details in {args.work_dir / RESULTS}, rows in {rows_path}')
     if any(r.get('error') for r in rows):
         raise SystemExit('some runs failed; see the logs named above')
     return results
