@@ -5,7 +5,8 @@ cloud_seg) with ``--methods densecl barlowtwins mocov3 --no-ablations`` pretrain
 methods through mmpretrain's own algorithms in child processes, exports their backbones and
 scores them beside random init and the colour baseline; the tests check the rows, the
 short-schedule rules and head widths that reached each run's config, and the exports. The
-rules and widths are also checked against hand-computed values at the CPU profile.
+rules and widths are also checked against hand-computed values at the CPU profile, and each
+ResNet-18 config trains two steps with tools/train.py and exports its student backbone.
 """
 from __future__ import annotations
 
@@ -128,3 +129,43 @@ def test_methods_are_named_and_swin_is_skipped_with_a_reason():
     for m in NEW:
         assert sc.METHODS[m].config('swin-base') is None
         assert 'no Swin-B config' in sc.METHODS[m].why_not('swin-base')
+
+
+@pytest.mark.parametrize('method', NEW)
+def test_config_trains_with_train_py_and_exports_the_student(method, tmp_path, pretrain_tiles):
+    """Two steps of the ResNet-18 config with tools/train.py on real tiles (width 16); the
+    fine-tune export of its checkpoint is the student backbone, not the momentum copy."""
+    import os
+    import subprocess
+    import sys
+
+    from mmpretrain.models import ResNet
+
+    from cmid_mm.benchmark import export_for_finetune
+    from cmid_mm.utils.checkpoint import safe_load_checkpoint
+    cfg = sc.CONFIGS / f'{method}_resnet18_s2-tiles-128.py'
+    opts = [f'train_dataloader.dataset.data_root={pretrain_tiles}',
+            'train_dataloader.dataset.indices=8', 'train_dataloader.batch_size=4',
+            'train_dataloader.num_workers=0', 'train_cfg.max_epochs=1',
+            'model.backbone.stem_channels=16', 'model.backbone.base_channels=16',
+            'model.neck.in_channels=128', 'randomness.seed=0']
+    env = {**os.environ, 'PYTHONPATH': str(sc.REPO), 'OMP_NUM_THREADS': '1'}
+    proc = subprocess.run([sys.executable, str(sc.REPO / 'tools/train.py'), str(cfg),
+                           '--work-dir', str(tmp_path), '--cfg-options', *opts],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ckpt = tmp_path / 'epoch_1.pth'
+    full = safe_load_checkpoint(ckpt)['state_dict']
+    out = export_for_finetune(method, ckpt, tmp_path / 'export.pth', log=lambda m: None)
+    state = safe_load_checkpoint(out)['state_dict']
+    student = {k[len('backbone.'):]: v for k, v in full.items() if k.startswith('backbone.')}
+    assert {k[len('backbone.'):]: v for k, v in state.items()}.keys() == student.keys()
+    assert all(torch.equal(state[f'backbone.{k}'], v) for k, v in student.items())
+    net = ResNet(depth=18, stem_channels=16, base_channels=16, out_indices=(3, ))
+    missing, unexpected = net.load_state_dict(student, strict=True)
+    assert not missing and not unexpected
+    ema = {'densecl': 'encoder_k.module.0.', 'mocov3': 'momentum_encoder.module.0.'}
+    if method in ema:  # the momentum copy exists and has moved differently
+        copy = {k[len(ema[method]):]: v for k, v in full.items() if k.startswith(ema[method])}
+        assert copy.keys() == student.keys()
+        assert not all(torch.equal(copy[k], student[k]) for k in student)
