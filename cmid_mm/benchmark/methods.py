@@ -57,9 +57,12 @@ def _cmid_rules(num_tiles: int, batch_size: int, epochs: int) -> dict:
 def _mocov2_rules(num_tiles: int, batch_size: int, epochs: int) -> dict:
     """CMID's queue rule for MoCo v2's ``batch`` keys per step (one view enqueued), and its
     constant EMA rate ``max(0.001, 3 / T)`` (the recipe's 0.999), so that the key encoder
-    keeps ``exp(-rate T) <= 5 %`` of its start."""
+    keeps ``exp(-rate T) <= 5 %`` of its start. The queue is rounded down to a multiple of
+    the batch (a no-op for power-of-two batches): mmpretrain's MoCo and DenseCL enqueue whole
+    batches and assert ``queue_len % batch == 0`` at the first step."""
     ipe = num_tiles // batch_size
     queue = min(max(_pow2_floor(batch_size * ipe / 4), batch_size), 65536)
+    queue -= queue % batch_size
     return {'model.queue_len': queue, 'model.momentum': round(max(0.001, 3 / (ipe * epochs)), 6)}
 
 

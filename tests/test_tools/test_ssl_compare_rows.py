@@ -103,6 +103,25 @@ def test_rules_at_the_cpu_profile():
     assert sc.short_schedule_patch('densecl', 618, 16, 5) == {
         'model.queue_len': 128, 'model.momentum': 0.015789}  # 3 / 190
     assert sc.short_schedule_patch('barlowtwins', 618, 16, 40) == {}
+    # a batch that is not a power of two: 600 tiles / 12 = 50 steps, 150 keys per quarter
+    # epoch -> 128 -> 120, a whole number of batches (mmpretrain asserts queue_len % batch == 0)
+    for method in ('densecl', 'mocov2'):
+        assert sc.short_schedule_patch(method, 600, 12, 40)['model.queue_len'] == 120
+
+
+def test_densecl_takes_the_rule_queue_at_a_batch_of_12():
+    """The rule's queue for batch 12 works in mmpretrain's DenseCL (two enqueues per step)."""
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+    q = sc.short_schedule_patch('densecl', 600, 12, 40)['model.queue_len']
+    cfg = Config.fromfile(str(sc.CONFIGS / 'densecl_resnet18_s2-tiles-128.py'))
+    cfg.merge_from_dict({'model.queue_len': q, **sc.width_patch('densecl', cfg.model, 8)})
+    init_default_scope('mmpretrain')
+    model = MODELS.build(cfg.model)
+    torch.manual_seed(0)
+    for _ in range(2):
+        model.loss([torch.randn(12, 3, 64, 64), torch.randn(12, 3, 64, 64)], [])
+    assert int(model.queue_ptr) == int(model.queue2_ptr) == 24
 
 
 @pytest.mark.parametrize('depth,width,c', [(18, 16, 128), (50, 16, 512), (50, 64, 2048)])
