@@ -57,9 +57,12 @@ def _cmid_rules(num_tiles: int, batch_size: int, epochs: int) -> dict:
 def _mocov2_rules(num_tiles: int, batch_size: int, epochs: int) -> dict:
     """CMID's queue rule for MoCo v2's ``batch`` keys per step (one view enqueued), and its
     constant EMA rate ``max(0.001, 3 / T)`` (the recipe's 0.999), so that the key encoder
-    keeps ``exp(-rate T) <= 5 %`` of its start."""
+    keeps ``exp(-rate T) <= 5 %`` of its start. The queue is rounded down to a multiple of
+    the batch (a no-op for power-of-two batches): mmpretrain's MoCo and DenseCL enqueue whole
+    batches and assert ``queue_len % batch == 0`` at the first step."""
     ipe = num_tiles // batch_size
     queue = min(max(_pow2_floor(batch_size * ipe / 4), batch_size), 65536)
+    queue -= queue % batch_size
     return {'model.queue_len': queue, 'model.momentum': round(max(0.001, 3 / (ipe * epochs)), 6)}
 
 
@@ -68,6 +71,19 @@ def _byol_rules(num_tiles: int, batch_size: int, epochs: int) -> dict:
     already satisfies it for T >= 600)."""
     total = (num_tiles // batch_size) * epochs
     return {'model.base_momentum': round(max(0.01, 6 / total), 6)}
+
+
+def _densecl_rules(num_tiles: int, batch_size: int, epochs: int) -> dict:
+    """MoCo v2's rules (:func:`_mocov2_rules`) for DenseCL: its two queues (global keys and
+    the pooled dense keys) share one ``queue_len`` and each takes ``batch`` keys per step, and
+    its key encoder is the same constant EMA (the recipe's ``momentum=0.001``)."""
+    return _mocov2_rules(num_tiles, batch_size, epochs)
+
+
+def _mocov3_rules(num_tiles: int, batch_size: int, epochs: int) -> dict:
+    """BYOL's rule (:func:`_byol_rules`) for MoCo v3's momentum encoder, the same
+    ``CosineEMA`` from ``base_momentum`` to 0 (the recipe's 0.01 for 100 and 300 epochs)."""
+    return _byol_rules(num_tiles, batch_size, epochs)
 
 
 def _cmid_heads(out: int, width: int) -> dict:
@@ -83,6 +99,24 @@ def _mocov2_heads(out: int, width: int) -> dict:
 
 
 def _byol_heads(out: int, width: int) -> dict:
+    return {'model.neck.hid_channels': 2 * out, 'model.head.predictor.hid_channels': 2 * out}
+
+
+def _densecl_heads(out: int, width: int) -> dict:
+    """Global and dense projector hidden ``C`` (the recipe's 2048 -> 2048 -> 128)."""
+    return {'model.neck.hid_channels': out}
+
+
+def _barlowtwins_heads(out: int, width: int) -> dict:
+    """Projector hidden and output ``4 C`` (the recipe's 2048 -> 8192 -> 8192), the head's
+    cross-correlation over the same ``4 C``."""
+    return {'model.neck.hid_channels': 4 * out, 'model.neck.out_channels': 4 * out,
+            'model.head.in_channels': 4 * out}
+
+
+def _mocov3_heads(out: int, width: int) -> dict:
+    """Projector and predictor hidden ``2 C`` (the recipe's 4096 for ``C = 2048``); the
+    256-d embedding is kept."""
     return {'model.neck.hid_channels': 2 * out, 'model.head.predictor.hid_channels': 2 * out}
 
 
@@ -122,6 +156,9 @@ class Method:
         return self.skip.get(backbone, 'no config for this backbone')
 
 
+#: why the ResNet-only rows have no Swin-B run
+NO_SWIN = ('no Swin-B config: mmpretrain ships {method} for {shipped}, not for Swin, and this '
+           'benchmark runs it on the ResNets')
 MAE_REASON = ('MAE needs a ViT backbone (mmpretrain MAEViT / MAEHiViT drop the masked tokens '
               'before the encoder); {backbone} has no token sequence to drop')
 #: CMID's three loss terms at weight 1 (its runs; ablations zero some of them)
@@ -133,6 +170,7 @@ def _ssl(method: str, size: dict[str, str]) -> dict[str, Path]:
 
 
 _SSL_SIZES = {'resnet18': '128', 'resnet50': '224', 'swin-base': '224'}
+_RESNET_SIZES = {'resnet18': '128', 'resnet50': '224'}
 
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method('cmid', 'CMID',
@@ -149,6 +187,15 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     # mmpretrain's SimMIM only asks for backbone(x, mask); its decoder input follows the
     # neck's in_channels, which every width patch sets
     Method('simmim', 'SimMIM', _ssl('simmim', _SSL_SIZES)),
+    Method('densecl', 'DenseCL', _ssl('densecl', _RESNET_SIZES),
+           skip={'swin-base': NO_SWIN.format(method='DenseCL', shipped='ResNet-50')},
+           schedule_rules=_densecl_rules, head_widths=_densecl_heads),
+    Method('barlowtwins', 'Barlow Twins', _ssl('barlowtwins', _RESNET_SIZES),
+           skip={'swin-base': NO_SWIN.format(method='Barlow Twins', shipped='ResNet-50')},
+           head_widths=_barlowtwins_heads),
+    Method('mocov3', 'MoCo v3', _ssl('mocov3', _RESNET_SIZES),
+           skip={'swin-base': NO_SWIN.format(method='MoCo v3', shipped='ResNet-50 and ViTs')},
+           schedule_rules=_mocov3_rules, head_widths=_mocov3_heads),
     Method('mae', 'MAE', skip={
         'resnet18': MAE_REASON.format(backbone='ResNet-18'),
         'resnet50': MAE_REASON.format(backbone='ResNet-50'),
@@ -172,8 +219,9 @@ def short_schedule_patch(method: str, num_tiles: int, batch_size: int, epochs: i
 
     The rules of docs/architecture.md ("Short schedules"), with ``T`` the run's optimizer
     steps: CMID :func:`cmid_mm.models.utils.cmid_short_schedule`; MoCo v2 the same queue
-    rule for its ``batch`` keys per step and a constant EMA rate ``max(0.001, 3 / T)``;
-    BYOL ``base_momentum = max(0.01, 6 / T)``; SimMIM nothing (no queue, no teacher).
+    rule for its ``batch`` keys per step and a constant EMA rate ``max(0.001, 3 / T)``
+    (DenseCL: the same, for both of its queues); BYOL ``base_momentum = max(0.01, 6 / T)``
+    (MoCo v3: the same); SimMIM and Barlow Twins nothing (no queue, no teacher).
     """
     return METHODS[method].schedule_rules(num_tiles, batch_size, epochs)
 
@@ -183,8 +231,8 @@ def width_patch(method: str, model_cfg, width: int | None) -> dict:
 
     The heads keep each recipe's ratio to the backbone's output width ``C`` (CMID
     projector and local head hidden ``C``, local prototypes ``1024 x width / 64``; MoCo v2
-    hidden ``C``; BYOL hidden ``2 C``; SimMIM decoder input ``C``); the embedding sizes
-    (128 / 256) are kept.
+    and DenseCL hidden ``C``; BYOL and MoCo v3 hidden ``2 C``; Barlow Twins projector
+    ``4 C`` wide; SimMIM decoder input ``C``); the embedding sizes (128 / 256) are kept.
     """
     if width is None:
         return {}

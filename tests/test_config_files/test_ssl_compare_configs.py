@@ -16,11 +16,59 @@ CONFIGS = sorted((REPO / 'configs/benchmarks/ssl_compare').glob('*.py'))
 RS_NORM = Config.fromfile(str(REPO / 'configs/_base_/rs_norm.py'))
 
 
+RESNETS = ('resnet18_s2-tiles-128', 'resnet50_s2-tiles-224')
+#: the ResNet-only rows (mmpretrain ships them for ResNet-50): method -> model type
+RESNET_ONLY = {'densecl': 'DenseCL', 'barlowtwins': 'BarlowTwins', 'mocov3': 'MoCoV3'}
+
+
 def test_every_method_and_backbone_is_there():
     names = {p.stem for p in CONFIGS}
     assert names == {f'{m}_{b}' for m in ('mocov2', 'byol', 'simmim')
-                     for b in ('resnet18_s2-tiles-128', 'resnet50_s2-tiles-224',
-                               'swin-base_s2-tiles-224')}
+                     for b in (*RESNETS, 'swin-base_s2-tiles-224')} | {
+                         f'{m}_{b}' for m in RESNET_ONLY for b in RESNETS}
+
+
+def _steps(pipeline):
+    for t in pipeline:
+        yield t
+        for view in t.get('transforms', []):
+            yield from _steps(view if isinstance(view, list) else [view])
+
+
+@pytest.mark.parametrize('method', sorted(RESNET_ONLY))
+@pytest.mark.parametrize('backbone', RESNETS)
+def test_resnet_only_rows_build_with_the_recipe_widths(method, backbone):
+    """The model builds from the config as it is, with the shipped recipe's head ratios to
+    the backbone width C; no mmcv ColorJitter (its hue overflows on numpy 2) is left."""
+    from mmpretrain.registry import MODELS
+    cfg = Config.fromfile(str(REPO / f'configs/benchmarks/ssl_compare/{method}_{backbone}.py'))
+    assert not {t['type'] for t in _steps(cfg.train_dataloader.dataset.pipeline)} & {
+        'ColorJitter', 'RandomApply'}
+    assert cfg.optim_wrapper.type == 'OptimWrapper'  # fp32: runs on CPU as it is
+    init_default_scope('mmpretrain')
+    model = MODELS.build(cfg.model)
+    assert type(model).__name__ == RESNET_ONLY[method]
+    c = 512 if backbone.startswith('resnet18') else 2048
+    assert model.backbone.layer4[-1].conv2.out_channels * (1 if c == 512 else 4) == c
+    assert not any(type(m).__name__ == 'SyncBatchNorm' for m in model.modules())
+    if method == 'densecl':  # 2048 -> 2048 -> 128 for global and dense projectors
+        assert model.neck.mlp[0].weight.shape == (c, c) and model.neck.mlp[2].out_features == 128
+        assert model.neck.mlp2[0].weight.shape[:2] == (c, c)
+    elif method == 'barlowtwins':  # 2048 -> 8192 -> 8192 -> 8192
+        assert model.neck.fc0.weight.shape == (4 * c, c)
+        assert model.neck.fc2.weight.shape == (4 * c, 4 * c)
+        assert model.head.bn.num_features == 4 * c
+    else:  # 2048 -> 4096 -> 256, predictor 256 -> 4096 -> 256
+        assert model.neck.fc0.weight.shape == (2 * c, c) and model.neck.fc1.out_features == 256
+        assert model.head.predictor.fc0.weight.shape == (2 * c, 256)
+    if c == 512:  # one training loss of the built model: finite, gradients reach the stem
+        torch.manual_seed(0)
+        views = [torch.randn(4, 3, 64, 64), torch.randn(4, 3, 64, 64)]
+        losses = model.loss(views, [])
+        total = sum(v for v in losses.values())
+        assert torch.isfinite(total)
+        total.backward()
+        assert model.backbone.conv1.weight.grad.abs().sum() > 0
 
 
 def _views(inputs) -> list[torch.Tensor]:

@@ -8,7 +8,8 @@ image size, batch, number of optimizer steps, seeds, optimizer and schedule
 (Adan + warm-up + cosine); only the objective, its views and heads differ.
 Each method gets the short-schedule rules that apply to it (CMID:
 ``cmid_mm.models.utils.cmid_short_schedule``; MoCo v2: the same queue and EMA
-rules; BYOL: the same EMA rule; SimMIM: none; see :func:`short_schedule_patch`).
+rules; BYOL: the same EMA rule; SimMIM: none; DenseCL: MoCo v2's; MoCo v3: BYOL's;
+Barlow Twins: none; see :func:`short_schedule_patch`).
 
 Every exported backbone (and the same network at random init) is scored by
 ``tools/analysis_tools/eval_frozen.py`` (``cmid_mm.evaluation.frozen_cli.main``, in this
@@ -28,16 +29,25 @@ same; only its gradient is zero); "all three" is the seed's CMID run itself.
 
 Methods and where their configs come from:
 
-========  ===========================================================================
-cmid      ``configs/cmid/`` (this project)
-mocov2    ``mmpretrain::mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py`` via
-          ``configs/benchmarks/ssl_compare/mocov2_*.py`` (backbone, views at our size, data)
-byol      ``mmpretrain::byol/byol_resnet50_16xb256-coslr-200e_in1k.py`` likewise
-simmim    ``mmpretrain::simmim/simmim_swin-base_8xb256-amp-coslr-100e_in1k-192px.py``;
-          with a ResNet the student is ``CMIDResNet(replace=True)`` (a stage-0 mask
-          token), since mmpretrain's SimMIM only asks for ``backbone(x, mask)``
-mae       skipped with the reason printed: MAE drops masked tokens, so it needs a ViT
-========  ===========================================================================
+===========  ===========================================================================
+cmid         ``configs/cmid/`` (this project)
+mocov2       ``mmpretrain::mocov2/mocov2_resnet50_8xb32-coslr-200e_in1k.py`` via
+             ``configs/benchmarks/ssl_compare/mocov2_*.py`` (backbone, views at our size, data)
+byol         ``mmpretrain::byol/byol_resnet50_16xb256-coslr-200e_in1k.py`` likewise
+simmim       ``mmpretrain::simmim/simmim_swin-base_8xb256-amp-coslr-100e_in1k-192px.py``;
+             with a ResNet the student is ``CMIDResNet(replace=True)`` (a stage-0 mask
+             token), since mmpretrain's SimMIM only asks for ``backbone(x, mask)``
+densecl      ``mmpretrain::densecl/densecl_resnet50_8xb32-coslr-200e_in1k.py`` likewise
+             (ResNets only)
+barlowtwins  ``mmpretrain::barlowtwins/barlowtwins_resnet50_8xb256-coslr-300e_in1k.py``
+             likewise (ResNets only)
+mocov3       ``mmpretrain::mocov3/mocov3_resnet50_8xb512-amp-coslr-100e_in1k.py`` likewise
+             (ResNets only; fp32 ``OptimWrapper``)
+mae          skipped with the reason printed: MAE drops masked tokens, so it needs a ViT
+===========  ===========================================================================
+
+Without ``--methods`` a run trains cmid, mocov2, byol and simmim (mae: its skip reason);
+densecl, barlowtwins and mocov3 run when named in ``--methods``.
 
 Each run happens in a child process (``python -m cmid_mm.benchmark CONFIG``) that
 times every epoch with a hook (wall and CPU time of the process and its data
@@ -128,8 +138,10 @@ __all__ = ['ALL_TERMS', 'CONFIGS', 'DENSE_SETS', 'MAE_REASON', 'MIN_ITERS', 'PRO
            'SCENE_SETS', 'flat_scores', 'mean_std', 'plan_epochs', 'short_schedule_patch',
            'warmup_cosine', 'width_patch', 'main']
 
+#: the methods of a run without --methods (the table of issue 11; the rows added later run
+#: when named, e.g. --methods cmid mocov2 byol simmim densecl barlowtwins mocov3)
 METHOD_NAMES = ('cmid', 'mocov2', 'byol', 'simmim', 'mae')
-DISPLAY = {r: method_display(r) for r in ('colour', 'random', *METHOD_NAMES)}
+DISPLAY = {r: method_display(r) for r in ('colour', 'random', *METHODS)}
 #: CMID ablations: run name -> model.loss_weights ("all three" is the CMID run itself)
 ABLATIONS = {
     'cmid_rec': dict(rec=1., local=0., **{'global': 0.}),
@@ -162,8 +174,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    'up to whole epochs of the corpus (default: 1500 cpu, 20000 gpu; >= 1000 asked)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
                    help='seeds of pretraining, random init and probes; tables show mean ± std')
-    p.add_argument('--methods', nargs='+', choices=METHOD_NAMES, default=list(METHOD_NAMES),
-                   help='methods to pretrain (random init and colour are always evaluated)')
+    p.add_argument('--methods', nargs='+', choices=list(METHODS), default=list(METHOD_NAMES),
+                   help='methods to pretrain (default: %(default)s; random init and colour are '
+                   'always evaluated)')
     p.add_argument('--no-ablations', dest='ablations', action='store_false',
                    help='skip the CMID ablation rows (they need cmid in --methods)')
     p.add_argument('--backbones', nargs='+', help='subset of the profile backbones '
