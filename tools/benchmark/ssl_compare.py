@@ -35,8 +35,17 @@ byol      ``mmpretrain::byol/byol_resnet50_16xb256-coslr-200e_in1k.py`` likewise
 simmim    ``mmpretrain::simmim/simmim_swin-base_8xb256-amp-coslr-100e_in1k-192px.py``;
           with a ResNet the student is ``CMIDResNet(replace=True)`` (a stage-0 mask
           token), since mmpretrain's SimMIM only asks for ``backbone(x, mask)``
-mae       skipped with the reason printed: MAE drops masked tokens, so it needs a ViT
+mae       ``mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py`` with the
+          tiny ViT (``--backbones vit-tiny``); on a ResNet / Swin skipped with the reason
+          printed: MAE drops masked tokens, so it needs a ViT
+mocov3    ``mmpretrain::mocov3/mocov3_vit-small-p16_16xb256-amp-coslr-300e_in1k.py``
+          with the tiny ViT
 ========  ===========================================================================
+
+``--backbones vit-tiny`` (CPU profile; not run by default) gives the ViT table: CMID with
+the tiny ``CMIDViT`` student, MAE and MoCo v3 on the same 192-wide, 4-layer ViT at
+``--crop-size`` (its position embedding and MAE's decoder follow the size; ``--width``
+does not apply to a ViT).
 
 Each run happens in a child process (``python -m cmid_mm.benchmark CONFIG``) that
 times every epoch with a hook (wall and CPU time of the process and its data
@@ -44,7 +53,8 @@ workers) and reports its peak memory. The resolved config of each run is saved
 as ``<work-dir>/<backbone>/<run>/seed<s>/config.py`` (runnable with
 ``tools/train.py``), the evaluation of each row as ``eval.json`` beside it.
 The results go to stdout, ``<work-dir>/results.json`` and between the markers
-``<!-- ssl_compare:<profile>:start/end -->`` of ``--out``.
+``<!-- ssl_compare:<profile>:start/end -->`` of ``--out`` (with a backbone beyond the
+profile's defaults, ``<profile>-<backbones>``: ``cpu-vit-tiny``).
 
 Examples::
 
@@ -55,6 +65,8 @@ Examples::
     python tools/benchmark/ssl_compare.py --profile gpu
     # smoke test: 8 tiles, batch 4, 12 steps, micro evaluation
     python tools/benchmark/ssl_compare.py --micro --work-dir /tmp/ssl_micro
+    # the ViT table (CPU profile): CMID-ViT, MAE, MoCo v3 on the tiny ViT at 96 px
+    python tools/benchmark/ssl_compare.py --backbones vit-tiny --methods cmid mae mocov3
 """
 from __future__ import annotations
 
@@ -112,7 +124,9 @@ __all__ = ['ALL_TERMS', 'CONFIGS', 'DENSE_SETS', 'MAE_REASON', 'MIN_ITERS', 'PRO
            'warmup_cosine', 'width_patch', 'main']
 
 METHOD_NAMES = ('cmid', 'mocov2', 'byol', 'simmim', 'mae')
-DISPLAY = {r: method_display(r) for r in ('colour', 'random', *METHOD_NAMES)}
+#: --methods choices: the defaults and the methods that run only on the ViT (not default)
+METHOD_CHOICES = (*METHOD_NAMES, 'mocov3')
+DISPLAY = {r: method_display(r) for r in ('colour', 'random', *METHOD_CHOICES)}
 #: CMID ablations: run name -> model.loss_weights ("all three" is the CMID run itself)
 ABLATIONS = {
     'cmid_rec': dict(rec=1., local=0., **{'global': 0.}),
@@ -145,14 +159,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    'up to whole epochs of the corpus (default: 1500 cpu, 20000 gpu; >= 1000 asked)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
                    help='seeds of pretraining, random init and probes; tables show mean ± std')
-    p.add_argument('--methods', nargs='+', choices=METHOD_NAMES, default=list(METHOD_NAMES),
+    p.add_argument('--methods', nargs='+', choices=METHOD_CHOICES, default=list(METHOD_NAMES),
                    help='methods to pretrain (random init and colour are always evaluated)')
     p.add_argument('--no-ablations', dest='ablations', action='store_false',
                    help='skip the CMID ablation rows (they need cmid in --methods)')
-    p.add_argument('--backbones', nargs='+', help='subset of the profile backbones '
-                   '(cpu: resnet18; gpu: resnet50 swin-base)')
+    p.add_argument('--backbones', nargs='+', help='backbones of the profile (cpu: resnet18, '
+                   'and vit-tiny when named; gpu: resnet50 swin-base)')
     p.add_argument('--width', type=int, help='ResNet stem/base channels (cpu default 16; '
-                   '64 is the stock ResNet)')
+                   '64 is the stock ResNet); does not apply to swin-base / vit-tiny')
     p.add_argument('--crop-size', type=int, help='pretraining image side (cpu 96, gpu 224)')
     p.add_argument('--work-dir', default=None, help='default: work_dirs/ssl_compare_<profile>')
     p.add_argument('--out', default=None, help='Markdown file whose table section is '
@@ -181,7 +195,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.batch_size = args.batch_size or micro.get('batch_size', prof.batch_size)
     args.tiles = args.tiles or micro.get('tiles')
     args.lr = args.lr or prof.lr
-    args.width = args.width or prof.width
+    width_asked = args.width
     args.crop_size = args.crop_size or prof.crop_size
     args.scene_sets = args.scene_sets or micro.get('scene_sets', list(SCENE_SETS))
     args.dense_sets = args.dense_sets or micro.get('dense_sets', list(DENSE_SETS))
@@ -194,10 +208,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # evaluation runs alone in this process: both cores on the CPU profile
     args.eval_threads = min(2, os.cpu_count() or 1) if prof.name == 'cpu' else None
     args.backbones = args.backbones or list(prof.backbones)
-    unknown = set(args.backbones) - set(prof.backbones)
+    allowed = (*prof.backbones, *prof.extra_backbones)
+    unknown = set(args.backbones) - set(allowed)
     if unknown:
-        p.error(f'--backbones {sorted(unknown)} not in profile {prof.name}: '
-                f'{sorted(prof.backbones)}')
+        p.error(f'--backbones {sorted(unknown)} not in profile {prof.name}: {sorted(allowed)}')
+    resnets = [k for k in args.backbones if BACKBONES[k].resnet]
+    if width_asked is not None and not resnets:
+        p.error(f'--width {width_asked} sets ResNet channels, but --backbones '
+                f'{" ".join(args.backbones)} has no ResNet (the ViT / Swin sizes come from their '
+                'configs)')
+    # the marked section of --out: the profile's own for its default backbones, else one per
+    # backbone set (the ViT table does not replace the ResNet table)
+    extra = [k for k in args.backbones if k not in prof.backbones]
+    args.section = prof.name if not extra else '-'.join((prof.name, *args.backbones))
+    # the width of the ResNet rows (None: no ResNet in this call, or the config's)
+    args.width = (width_asked or prof.width) if resnets else None
     if len(set(args.seeds)) != len(args.seeds):
         p.error(f'--seeds must be distinct, got {args.seeds}')
     if args.iters < MIN_ITERS:
@@ -225,10 +250,11 @@ def budget(args: argparse.Namespace) -> Budget:
                   amp=PROFILES[args.profile].amp)
 
 
-def protocol(args: argparse.Namespace) -> FrozenProtocol:
-    """The evaluation settings of every row of this call."""
-    return FrozenProtocol(bn_recalib=args.bn_recalib, scene_sets=args.scene_sets,
-                          dense_sets=args.dense_sets, micro=args.micro,
+def protocol(args: argparse.Namespace, batch_norm: bool = True) -> FrozenProtocol:
+    """The evaluation settings of every row of this call (no BN recalibration for a backbone
+    without ``batch_norm``: a ViT's LayerNorms keep no running statistics)."""
+    return FrozenProtocol(bn_recalib=args.bn_recalib if batch_norm else 0,
+                          scene_sets=args.scene_sets, dense_sets=args.dense_sets, micro=args.micro,
                           data_root=args.data_root, threads=args.eval_threads)
 
 
@@ -263,6 +289,9 @@ def render(results: dict, args: argparse.Namespace) -> str:
     cols = [c for k, c in SCORES if any(k in e['scores'] for e in results['summary'])]
     keys = [k for k, c in SCORES if c in cols]
     width = f'width {st["width"]} (stem/base channels), ' if st['width'] else ''
+    shown = {r['backbone'] for r in results['rows']}
+    no_bn = ''.join(f'; none for {b.name}, which has no BatchNorm' for b in BACKBONES.values()
+                    if not b.batch_norm and b.name in shown)
     rules = '; '.join(f'{DISPLAY[m]}: ' + (', '.join(f'`{k[len("model."):]}={v}`'
                                                        for k, v in r.items()) or 'none')
                       for m, r in st['rules'].items())
@@ -277,7 +306,8 @@ def render(results: dict, args: argparse.Namespace) -> str:
         f'{st["steps"]} optimizer steps per run, Adan lr {st["lr"]:g} + warm-up + cosine, '
         f'short-schedule rules per method ({rules}). '
         f'Eval: `eval_frozen.py` with one config and BN protocol for every row (statistics '
-        f'recalibrated on {st["bn_recalib"]} batches of 32 clean corpus tiles); scene top-1 % '
+        f'recalibrated on {st["bn_recalib"]} batches of 32 clean corpus tiles{no_bn}); '
+        f'scene top-1 % '
         f'(kNN k=20, T=0.07; linear probe), dense linear-probe mIoU %; mean ± sample std over '
         f'seeds {st["seeds"]}. s / step: wall time per optimizer step after the first epoch; '
         f'CPU min / run: CPU time of a training process and its data workers.',
@@ -329,9 +359,11 @@ def write_section(out: Path, profile: str, body: str) -> None:
 
 # --------------------------------------------------------------------------- main
 def evaluate(cfg_path: Path, weights: Path | None, out: Path, seed: int,
-             args: argparse.Namespace, bn_tiles: Path, color: bool) -> dict:
+             args: argparse.Namespace, bn_tiles: Path, color: bool,
+             batch_norm: bool = True) -> dict:
     """Score one backbone (None: random init) with the one protocol of every row."""
-    return evaluate_frozen(cfg_path, weights, out, seed, bn_tiles, protocol(args), color)
+    return evaluate_frozen(cfg_path, weights, out, seed, bn_tiles,
+                           protocol(args, batch_norm), color)
 
 
 def pretrain_and_score(run: str, method: str, key: str, seed: int, args: argparse.Namespace,
@@ -355,7 +387,7 @@ def pretrain_and_score(run: str, method: str, key: str, seed: int, args: argpars
         log(str(err))
         return dict(entry, error=str(err).splitlines()[0], log=str(run_dir / 'train.log'))
     result = evaluate(ctx['eval_cfg'], run_dir / 'backbone.pth', run_dir / 'eval.json', seed,
-                      args, ctx['data_root'], color=False)
+                      args, ctx['data_root'], color=False, batch_norm=bb.batch_norm)
     entry.update(stats, bn_recalib=result.get('bn_recalib'), scores=flat_scores(result))
     log(f'{label}: {_brief(entry["scores"])}; {stats["s_per_step"]:.2f} s/step, '
         f'loss {stats["loss_first_epoch"]:.3f} -> {stats["loss_last_epoch"]:.3f}')
@@ -387,7 +419,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     rules = {m: short_schedule_patch(m, n_tiles, args.batch_size, epochs)
-             for m in args.methods if METHODS[m].configs}
+             for m in args.methods if any(METHODS[m].config(k) for k in args.backbones)}
 
     rows = []
     for key in args.backbones:
@@ -395,7 +427,8 @@ def main(argv: list[str] | None = None) -> dict:
         ctx = dict(data_root=data_root, tiles=n_tiles, ipe=ipe, epochs=epochs,
                    eval_cfg=eval_config(METHODS['cmid'].config(key),
                                         args.width if bb.resnet else None,
-                                        args.work_dir / key / 'eval_config.py'))
+                                        args.work_dir / key / 'eval_config.py',
+                                        crop_size=args.crop_size))
         for method in args.methods:
             if METHODS[method].config(key) is None:
                 reason = METHODS[method].why_not(key)
@@ -404,7 +437,8 @@ def main(argv: list[str] | None = None) -> dict:
         for seed in args.seeds:
             out = args.work_dir / key / 'random' / f'seed{seed}' / 'eval.json'
             out.parent.mkdir(parents=True, exist_ok=True)
-            result = evaluate(ctx['eval_cfg'], None, out, seed, args, data_root, color=True)
+            result = evaluate(ctx['eval_cfg'], None, out, seed, args, data_root, color=True,
+                              batch_norm=bb.batch_norm)
             for run, color in (('colour', True), ('random', False)):
                 rows.append(dict(method=run, run=run, backbone=bb.name, seed=seed,
                                  bn_recalib=None if color else result.get('bn_recalib'),
@@ -431,9 +465,9 @@ def main(argv: list[str] | None = None) -> dict:
                                  ablations=ABLATIONS if args.ablations else {}))
     (args.work_dir / 'results.json').write_text(json.dumps(results, indent=2))
     body = render(results, args)
-    write_section(args.out, args.profile, body)
+    write_section(args.out, args.section, body)
     print('\n' + body + '\n', flush=True)
-    log(f'table written to {args.out} (between {markers(args.profile)[0]} and its end marker); '
+    log(f'table written to {args.out} (between {markers(args.section)[0]} and its end marker); '
         f'details in {args.work_dir / "results.json"}')
     if any(r.get('error') for r in rows):
         raise SystemExit('some runs failed; see the logs named above')
