@@ -27,6 +27,8 @@ class Profile:
     threads: int | None  # torch threads per training process; None: torch's default
     amp: bool
     bn_recalib: int  # BN recalibration batches (x 32 clean corpus tiles) for every row
+    #: keys --backbones may name beyond the default ``backbones`` (not run unless named)
+    extra_backbones: tuple[str, ...] = ()
 
 
 PROFILES = {
@@ -37,7 +39,8 @@ PROFILES = {
     # batch 16: sized in docs/benchmarks.md so that 3 seeds x 4 methods + 3 ablations,
     # >= 1000 steps each, take about 2 hours on 2 cores.
     'cpu': Profile('cpu', ('resnet18', ), crop_size=96, width=16, batch_size=16, iters=1500,
-                   lr=2e-3, num_workers=1, threads=1, amp=False, bn_recalib=8),
+                   lr=2e-3, num_workers=1, threads=1, amp=False, bn_recalib=8,
+                   extra_backbones=('vit-tiny', )),
     'gpu': Profile('gpu', ('resnet50', 'swin-base'), crop_size=224, width=None, batch_size=64,
                    iters=20000, lr=1e-3, num_workers=8, threads=None, amp=True, bn_recalib=8),
 }

@@ -23,14 +23,19 @@ SSL_CONFIGS = REPO / 'configs' / 'benchmarks' / 'ssl_compare'
 
 @dataclass(frozen=True)
 class Backbone:
-    """A benchmark backbone: display name and whether ``--width`` (ResNet channels) applies."""
+    """A benchmark backbone: display name, whether ``--width`` (ResNet channels) applies and
+    whether it has BatchNorm layers (the frozen evaluation's BN recalibration)."""
     name: str
     resnet: bool = True
+    batch_norm: bool = True
 
 
 #: backbone key -> backbone (the keys of :attr:`Method.configs`)
 BACKBONES = {'resnet18': Backbone('ResNet-18'), 'resnet50': Backbone('ResNet-50'),
-             'swin-base': Backbone('Swin-B', resnet=False)}
+             'swin-base': Backbone('Swin-B', resnet=False),
+             # the tiny ViT of the CPU CMID-ViT config: 192 wide, 4 layers, 3 heads, patch 16
+             'vit-tiny': Backbone('ViT-T/16 (4 layers)', resnet=False,
+                                 batch_norm=False)}
 
 
 def _no_rules(num_tiles: int, batch_size: int, epochs: int) -> dict:
@@ -82,7 +87,8 @@ def _densecl_rules(num_tiles: int, batch_size: int, epochs: int) -> dict:
 
 def _mocov3_rules(num_tiles: int, batch_size: int, epochs: int) -> dict:
     """BYOL's rule (:func:`_byol_rules`) for MoCo v3's momentum encoder, the same
-    ``CosineEMA`` from ``base_momentum`` to 0 (the recipe's 0.01 for 100 and 300 epochs)."""
+    ``CosineEMA`` from ``base_momentum`` to 0 (the recipe's 0.01 for 100 and 300 epochs;
+    ResNet and ViT alike)."""
     return _byol_rules(num_tiles, batch_size, epochs)
 
 
@@ -137,6 +143,8 @@ class Method:
         export: How its backbone is exported for a fine-tune (:mod:`.export`): ``'cmid'``
             (the student of a CMID checkpoint, :func:`cmid_mm.export.extract`) or
             ``'backbone'`` (the ``backbone.*`` tensors of an mmpretrain checkpoint).
+        optimizer_options: Extra arguments of the shared Adan for its runs (the same
+            update; e.g. MoCo v3's ``foreach=False``, see its entry).
     """
     name: str
     display: str
@@ -146,6 +154,7 @@ class Method:
     head_widths: Callable[[int, int], dict] = _no_heads
     loss_weights: dict[str, float] | None = None
     export: str = 'backbone'
+    optimizer_options: dict = field(default_factory=dict)
 
     def config(self, backbone: str) -> Path | None:
         """Its config for ``backbone`` (None: it does not run there)."""
@@ -161,6 +170,9 @@ NO_SWIN = ('no Swin-B config: mmpretrain ships {method} for {shipped}, not for S
            'benchmark runs it on the ResNets')
 MAE_REASON = ('MAE needs a ViT backbone (mmpretrain MAEViT / MAEHiViT drop the masked tokens '
               'before the encoder); {backbone} has no token sequence to drop')
+#: why the ResNet methods have no ViT row (the ViT table of docs/benchmarks.md)
+NOT_IN_VIT_TABLE = {
+    'vit-tiny': 'not in the ViT table (its rows: CMID, MAE, MoCo v3, random init, colour)'}
 #: CMID's three loss terms at weight 1 (its runs; ablations zero some of them)
 ALL_TERMS = dict(rec=1., local=1., **{'global': 1.})
 
@@ -176,27 +188,45 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method('cmid', 'CMID',
            {'resnet18': CMID_CONFIGS / 'cmid_resnet18_1xb32-adan-20e_s2-tiles-128.py',
             'resnet50': CMID_CONFIGS / 'cmid_resnet50_4xb64-adan-200e_millionaid.py',
-            'swin-base': CMID_CONFIGS / 'cmid_swin-base_4xb64-adan-200e_millionaid.py'},
+            'swin-base': CMID_CONFIGS / 'cmid_swin-base_4xb64-adan-200e_millionaid.py',
+            'vit-tiny': CMID_CONFIGS / 'cmid_vit-tiny-p16_1xb32-adan-20e_s2-tiles-128.py'},
            schedule_rules=_cmid_rules, head_widths=_cmid_heads, loss_weights=ALL_TERMS,
            export='cmid'),
-    Method('mocov2', 'MoCo v2', _ssl('mocov2', _SSL_SIZES), schedule_rules=_mocov2_rules,
-           head_widths=_mocov2_heads),
-    Method('byol', 'BYOL', _ssl('byol', _SSL_SIZES), schedule_rules=_byol_rules,
+    # the other side of "CLS token or pooled map" (docs/benchmarks.md, ViT table): the same
+    # CMID-ViT run with the global branch on the final CLS token
+    Method('cmid_cls', 'CMID (CLS global)',
+           {'vit-tiny': CMID_CONFIGS / 'cmid_vit-tiny-p16-cls_1xb32-adan-20e_s2-tiles-128.py'},
+           {k: 'the CLS-token global branch needs a ViT student (CMIDViT global_feature)'
+            for k in ('resnet18', 'resnet50', 'swin-base')},
+           schedule_rules=_cmid_rules, head_widths=_cmid_heads, loss_weights=ALL_TERMS,
+           export='cmid'),
+    Method('mocov2', 'MoCo v2', _ssl('mocov2', _SSL_SIZES), NOT_IN_VIT_TABLE,
+           schedule_rules=_mocov2_rules, head_widths=_mocov2_heads),
+    Method('byol', 'BYOL', _ssl('byol', _SSL_SIZES), NOT_IN_VIT_TABLE, schedule_rules=_byol_rules,
            head_widths=_byol_heads),
     # with a ResNet the student is CMIDResNet(replace=True) (a stage-0 mask token), since
     # mmpretrain's SimMIM only asks for backbone(x, mask); its decoder input follows the
     # neck's in_channels, which every width patch sets
-    Method('simmim', 'SimMIM', _ssl('simmim', _SSL_SIZES)),
+    Method('simmim', 'SimMIM', _ssl('simmim', _SSL_SIZES), NOT_IN_VIT_TABLE),
     Method('densecl', 'DenseCL', _ssl('densecl', _RESNET_SIZES),
-           skip={'swin-base': NO_SWIN.format(method='DenseCL', shipped='ResNet-50')},
+           skip={'swin-base': NO_SWIN.format(method='DenseCL', shipped='ResNet-50'),
+                 **NOT_IN_VIT_TABLE},
            schedule_rules=_densecl_rules, head_widths=_densecl_heads),
     Method('barlowtwins', 'Barlow Twins', _ssl('barlowtwins', _RESNET_SIZES),
-           skip={'swin-base': NO_SWIN.format(method='Barlow Twins', shipped='ResNet-50')},
+           skip={'swin-base': NO_SWIN.format(method='Barlow Twins', shipped='ResNet-50'),
+                 **NOT_IN_VIT_TABLE},
            head_widths=_barlowtwins_heads),
-    Method('mocov3', 'MoCo v3', _ssl('mocov3', _RESNET_SIZES),
+    # MoCoV3ViT freezes its sin-cos pos_embed in init_weights, after the Runner has built the
+    # optimizer: pos_embed is then a one-tensor group whose grad stays None, and mmpretrain's
+    # multi-tensor Adan fails on it ("Tensor list must have at least one tensor"); the
+    # single-tensor path is the same update and skips it (the ResNet runs take it too)
+    Method('mocov3', 'MoCo v3',
+           {**_ssl('mocov3', _RESNET_SIZES),
+            'vit-tiny': SSL_CONFIGS / 'mocov3_vit-tiny-p16_s2-tiles-128.py'},
            skip={'swin-base': NO_SWIN.format(method='MoCo v3', shipped='ResNet-50 and ViTs')},
-           schedule_rules=_mocov3_rules, head_widths=_mocov3_heads),
-    Method('mae', 'MAE', skip={
+           schedule_rules=_mocov3_rules, head_widths=_mocov3_heads,
+           optimizer_options=dict(foreach=False)),
+    Method('mae', 'MAE', {'vit-tiny': SSL_CONFIGS / 'mae_vit-tiny-p16_s2-tiles-128.py'}, skip={
         'resnet18': MAE_REASON.format(backbone='ResNet-18'),
         'resnet50': MAE_REASON.format(backbone='ResNet-50'),
         'swin-base': MAE_REASON.format(
@@ -221,7 +251,7 @@ def short_schedule_patch(method: str, num_tiles: int, batch_size: int, epochs: i
     steps: CMID :func:`cmid_mm.models.utils.cmid_short_schedule`; MoCo v2 the same queue
     rule for its ``batch`` keys per step and a constant EMA rate ``max(0.001, 3 / T)``
     (DenseCL: the same, for both of its queues); BYOL ``base_momentum = max(0.01, 6 / T)``
-    (MoCo v3: the same); SimMIM and Barlow Twins nothing (no queue, no teacher).
+    (MoCo v3: the same); SimMIM, Barlow Twins and MAE nothing (no queue, no teacher).
     """
     return METHODS[method].schedule_rules(num_tiles, batch_size, epochs)
 

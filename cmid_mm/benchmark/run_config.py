@@ -30,6 +30,35 @@ def at_size(t: dict, size: int) -> dict:
     return t
 
 
+def vit_size_patch(model_cfg, size: int) -> dict:
+    """A ViT backbone's ``img_size`` (the grid of its position embedding) and an MAE decoder's
+    ``num_patches`` set to the image side ``size`` ({} for a backbone that is not a ViT).
+
+    The stock classes would interpolate a position embedding built for another size at every
+    forward; setting the size gives every ViT row (and the evaluation model) the same
+    ``(size / patch)^2 + 1`` table, so exported ``pos_embed`` tensors load without resizing.
+
+    Raises:
+        ValueError: ``size`` is not a multiple of ``model.backbone.patch_size``.
+    """
+    from mmpretrain.models import VisionTransformer
+    from mmpretrain.registry import MODELS
+
+    import cmid_mm.models  # noqa: F401 (registers CMIDViT)
+    backbone = model_cfg['backbone']
+    cls = MODELS.get(backbone['type'])
+    if cls is None or not issubclass(cls, VisionTransformer):
+        return {}
+    patch = backbone.get('patch_size', 16)
+    if size % patch:
+        raise ValueError(f'--crop-size {size} is not a multiple of the ViT patch size '
+                         f'(model.backbone.patch_size={patch}): the token grid must tile it')
+    out = {'model.backbone.img_size': size}
+    if (model_cfg.get('neck') or {}).get('type') == 'MAEPretrainDecoder':
+        out['model.neck.num_patches'] = (size // patch) ** 2
+    return out
+
+
 def build_config(path: Path, budget: Budget, data_root: Path, run_dir: Path, method: str,
                  seed: int, epochs: int, num_tiles: int, width: int | None,
                  loss_weights: dict | None = None):
@@ -69,6 +98,7 @@ def build_config(path: Path, budget: Budget, data_root: Path, run_dir: Path, met
         loader.dataset.indices = budget.tiles
     loader.dataset.pipeline = [at_size(t, budget.crop_size) for t in loader.dataset.pipeline]
     patch = {**width_patch(method, cfg.model, width),
+             **vit_size_patch(cfg.model, budget.crop_size),
              **short_schedule_patch(method, num_tiles, budget.batch_size, epochs)}
     default_weights = METHODS[method].loss_weights
     if default_weights is not None:
@@ -79,7 +109,8 @@ def build_config(path: Path, budget: Budget, data_root: Path, run_dir: Path, met
     amp = budget.amp and torch.cuda.is_available()
     cfg.optim_wrapper = dict(
         type='AmpOptimWrapper' if amp else 'OptimWrapper',
-        optimizer=dict(type='Adan', lr=budget.lr, weight_decay=0.02, betas=(0.98, 0.92, 0.99)),
+        optimizer=dict(type='Adan', lr=budget.lr, weight_decay=0.02, betas=(0.98, 0.92, 0.99),
+                       **METHODS[method].optimizer_options),
         paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0,
                            custom_keys={'mask_token': dict(decay_mult=0.)}))
     if amp:
@@ -116,13 +147,18 @@ def dump_config(cfg, path: Path) -> Path:
     return path
 
 
-def eval_config(cmid_config: Path, width: int | None, path: Path) -> Path:
+def eval_config(cmid_config: Path, width: int | None, path: Path,
+                crop_size: int | None = None) -> Path:
     """The one config every row of a table is evaluated with: CMID's model (``cmid_config``)
     at the benchmark's width (its ``data_preprocessor`` normalises; ``extract_feat`` is the
-    backbone). Bare backbone weights of every method load into it. Written to ``path``."""
+    backbone) and, for a ViT, with the position embedding of the pretraining ``crop_size``
+    (:func:`vit_size_patch`). Bare backbone weights of every method load into it. Written
+    to ``path``."""
     from mmengine.config import Config
     cfg = Config.fromfile(str(cmid_config))
     cfg.merge_from_dict(width_patch('cmid', cfg.model, width))
+    if crop_size is not None:
+        cfg.merge_from_dict(vit_size_patch(cfg.model, crop_size))
     path.parent.mkdir(parents=True, exist_ok=True)
     cfg.dump(str(path))
     return path

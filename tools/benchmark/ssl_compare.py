@@ -42,12 +42,21 @@ densecl      ``mmpretrain::densecl/densecl_resnet50_8xb32-coslr-200e_in1k.py`` l
 barlowtwins  ``mmpretrain::barlowtwins/barlowtwins_resnet50_8xb256-coslr-300e_in1k.py``
              likewise (ResNets only)
 mocov3       ``mmpretrain::mocov3/mocov3_resnet50_8xb512-amp-coslr-100e_in1k.py`` likewise
-             (ResNets only; fp32 ``OptimWrapper``)
-mae          skipped with the reason printed: MAE drops masked tokens, so it needs a ViT
+             (ResNets; fp32 ``OptimWrapper``) and
+             ``mmpretrain::mocov3/mocov3_vit-small-p16_16xb256-amp-coslr-300e_in1k.py`` with
+             the tiny ViT
+mae          ``mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py`` with the
+             tiny ViT (``--backbones vit-tiny``); on a ResNet / Swin skipped with the reason
+             printed: MAE drops masked tokens, so it needs a ViT
 ===========  ===========================================================================
 
 Without ``--methods`` a run trains cmid, mocov2, byol and simmim (mae: its skip reason);
 densecl, barlowtwins and mocov3 run when named in ``--methods``.
+
+``--backbones vit-tiny`` (CPU profile; not run by default) gives the ViT table: CMID with
+the tiny ``CMIDViT`` student, MAE and MoCo v3 on the same 192-wide, 4-layer ViT at
+``--crop-size`` (its position embedding and MAE's decoder follow the size; ``--width``
+does not apply to a ViT).
 
 Each run happens in a child process (``python -m cmid_mm.benchmark CONFIG``) that
 times every epoch with a hook (wall and CPU time of the process and its data
@@ -56,12 +65,13 @@ as ``<work-dir>/<backbone>/<run>/seed<s>/config.py`` (runnable with
 ``tools/train.py``), the evaluation of each row as ``eval.json`` beside it.
 Every finished row is appended to ``<work-dir>/rows.jsonl`` at once, and
 ``<work-dir>/results.json`` and the table between the markers
-``<!-- ssl_compare:<profile>:start/end -->`` of ``--out`` are rewritten after every row, so
-an interrupted run keeps what it finished. ``--resume`` reuses the finished rows of the work
-dir (a run whose ``config.py`` equals this call's is not trained again; a finished pretraining
-whose evaluation is missing is only scored); ``--collect W1 W2 ... --out F`` makes one table
-from work dirs run separately (seeds, methods or backbones side by side, or in several
-sessions) with the same settings.
+``<!-- ssl_compare:<profile>:start/end -->`` of ``--out`` (with a backbone beyond the
+profile's defaults ``<profile>-<backbones>``, e.g. ``cpu-vit-tiny``) are rewritten after
+every row, so an interrupted run keeps what it finished. ``--resume`` reuses the finished
+rows of the work dir (a run whose ``config.py`` equals this call's is not trained again;
+a finished pretraining whose evaluation is missing is only scored); ``--collect W1 W2 ...
+--out F`` makes one table from work dirs run separately (seeds, methods or backbones side
+by side, or in several sessions) with the same settings.
 
 Examples::
 
@@ -75,6 +85,8 @@ Examples::
     # a long table in pieces: one seed per call (resumable), then one table
     python tools/benchmark/ssl_compare.py --seeds 1 --work-dir W1 --resume
     python tools/benchmark/ssl_compare.py --collect W0 W1 W2 --out docs/benchmarks.md
+    # the ViT table (CPU profile): CMID-ViT, MAE, MoCo v3 on the tiny ViT at 96 px
+    python tools/benchmark/ssl_compare.py --backbones vit-tiny --methods cmid mae mocov3
 """
 from __future__ import annotations
 
@@ -179,10 +191,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    'always evaluated)')
     p.add_argument('--no-ablations', dest='ablations', action='store_false',
                    help='skip the CMID ablation rows (they need cmid in --methods)')
-    p.add_argument('--backbones', nargs='+', help='subset of the profile backbones '
-                   '(cpu: resnet18; gpu: resnet50 swin-base)')
+    p.add_argument('--backbones', nargs='+', help='backbones of the profile (cpu: resnet18, '
+                   'and vit-tiny when named; gpu: resnet50 swin-base)')
     p.add_argument('--width', type=int, help='ResNet stem/base channels (cpu default 16; '
-                   '64 is the stock ResNet)')
+                   '64 is the stock ResNet); does not apply to swin-base / vit-tiny')
     p.add_argument('--crop-size', type=int, help='pretraining image side (cpu 96, gpu 224)')
     p.add_argument('--work-dir', default=None, help='default: work_dirs/ssl_compare_<profile>')
     p.add_argument('--out', default=None, help='Markdown file whose table section is '
@@ -219,7 +231,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.batch_size = args.batch_size or micro.get('batch_size', prof.batch_size)
     args.tiles = args.tiles or micro.get('tiles')
     args.lr = args.lr or prof.lr
-    args.width = args.width or prof.width
+    width_asked = args.width
     args.crop_size = args.crop_size or prof.crop_size
     args.scene_sets = args.scene_sets or micro.get('scene_sets', list(SCENE_SETS))
     args.dense_sets = args.dense_sets or micro.get('dense_sets', list(DENSE_SETS))
@@ -232,10 +244,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # evaluation runs alone in this process: both cores on the CPU profile
     args.eval_threads = min(2, os.cpu_count() or 1) if prof.name == 'cpu' else None
     args.backbones = args.backbones or list(prof.backbones)
-    unknown = set(args.backbones) - set(prof.backbones)
+    allowed = (*prof.backbones, *prof.extra_backbones)
+    unknown = set(args.backbones) - set(allowed)
     if unknown:
-        p.error(f'--backbones {sorted(unknown)} not in profile {prof.name}: '
-                f'{sorted(prof.backbones)}')
+        p.error(f'--backbones {sorted(unknown)} not in profile {prof.name}: {sorted(allowed)}')
+    resnets = [k for k in args.backbones if BACKBONES[k].resnet]
+    if width_asked is not None and not resnets:
+        p.error(f'--width {width_asked} sets ResNet channels, but --backbones '
+                f'{" ".join(args.backbones)} has no ResNet (the ViT / Swin sizes come from their '
+                'configs)')
+    # the marked section of --out: the profile's own for its default backbones, else one per
+    # backbone set (the ViT table does not replace the ResNet table)
+    extra = [k for k in args.backbones if k not in prof.backbones]
+    args.section = prof.name if not extra else '-'.join((prof.name, *args.backbones))
+    # the width of the ResNet rows (None: no ResNet in this call, or the config's)
+    args.width = (width_asked or prof.width) if resnets else None
     if len(set(args.seeds)) != len(args.seeds):
         p.error(f'--seeds must be distinct, got {args.seeds}')
     if args.iters < MIN_ITERS:
@@ -263,10 +286,11 @@ def budget(args: argparse.Namespace) -> Budget:
                   amp=PROFILES[args.profile].amp)
 
 
-def protocol(args: argparse.Namespace) -> FrozenProtocol:
-    """The evaluation settings of every row of this call."""
-    return FrozenProtocol(bn_recalib=args.bn_recalib, scene_sets=args.scene_sets,
-                          dense_sets=args.dense_sets, micro=args.micro,
+def protocol(args: argparse.Namespace, batch_norm: bool = True) -> FrozenProtocol:
+    """The evaluation settings of every row of this call (no BN recalibration for a backbone
+    without ``batch_norm``: a ViT's LayerNorms keep no running statistics)."""
+    return FrozenProtocol(bn_recalib=args.bn_recalib if batch_norm else 0,
+                          scene_sets=args.scene_sets, dense_sets=args.dense_sets, micro=args.micro,
                           data_root=args.data_root, threads=args.eval_threads)
 
 
@@ -301,6 +325,9 @@ def render(results: dict, args: argparse.Namespace) -> str:
     cols = [c for k, c in SCORES if any(k in e['scores'] for e in results['summary'])]
     keys = [k for k, c in SCORES if c in cols]
     width = f'width {st["width"]} (stem/base channels), ' if st['width'] else ''
+    shown = {r['backbone'] for r in results['rows']}
+    no_bn = ''.join(f'; none for {b.name}, which has no BatchNorm' for b in BACKBONES.values()
+                    if not b.batch_norm and b.name in shown)
     rules = '; '.join(f'{DISPLAY[m]}: ' + (', '.join(f'`{k[len("model."):]}={v}`'
                                                        for k, v in r.items()) or 'none')
                       for m, r in st['rules'].items())
@@ -315,7 +342,8 @@ def render(results: dict, args: argparse.Namespace) -> str:
         f'{st["steps"]} optimizer steps per run, Adan lr {st["lr"]:g} + warm-up + cosine, '
         f'short-schedule rules per method ({rules}). '
         f'Eval: `eval_frozen.py` with one config and BN protocol for every row (statistics '
-        f'recalibrated on {st["bn_recalib"]} batches of 32 clean corpus tiles); scene top-1 % '
+        f'recalibrated on {st["bn_recalib"]} batches of 32 clean corpus tiles{no_bn}); '
+        f'scene top-1 % '
         f'(kNN k=20, T=0.07; linear probe), dense linear-probe mIoU %; mean ± sample std over '
         f'seeds {st["seeds"]}. s / step: wall time per optimizer step after the first epoch; '
         f'CPU min / run: CPU time of a training process and its data workers.',
@@ -363,7 +391,7 @@ def _weights(w: dict) -> str:
 def publish(results: dict, args: argparse.Namespace) -> None:
     """``results.json`` in the work dir and the table section of ``--out``."""
     (args.work_dir / RESULTS).write_text(json.dumps(results, indent=2))
-    write_section(args.out, args.profile, render(results, args))
+    write_section(args.out, args.section, render(results, args))
 
 
 def collect(dirs: list[Path], args: argparse.Namespace, command: str) -> dict:
@@ -380,13 +408,15 @@ def collect(dirs: list[Path], args: argparse.Namespace, command: str) -> dict:
                     seeds=sorted({r['seed'] for r in rows if 'seed' in r}),
                     rules={m: r for i in infos for m, r in i['settings']['rules'].items()},
                     ablations={k: v for i in infos for k, v in i['settings']['ablations'].items()})
-    profiles = {i['profile'] for i in infos}
-    if len(profiles) > 1:
-        raise ValueError(f'{[str(d) for d in dirs]}: runs of different profiles {profiles}')
-    results = dict(merged_header(infos, command), profile=infos[0]['profile'], rows=rows,
-                   summary=summarise(rows), settings=settings)
-    args.profile = results['profile']
-    write_section(args.out, args.profile, render(results, args))
+    sections = {i.get('section', i['profile']) for i in infos}
+    if len(sections) > 1:
+        raise ValueError(f'{[str(d) for d in dirs]}: runs of different profiles / backbone '
+                         f'sets (table sections {sorted(sections)})')
+    results = dict(merged_header(infos, command), profile=infos[0]['profile'],
+                   section=sections.pop(), rows=rows, summary=summarise(rows),
+                   settings=settings)
+    args.profile, args.section = results['profile'], results['section']
+    write_section(args.out, args.section, render(results, args))
     return results
 
 
@@ -397,9 +427,11 @@ def write_section(out: Path, profile: str, body: str) -> None:
 
 # --------------------------------------------------------------------------- main
 def evaluate(cfg_path: Path, weights: Path | None, out: Path, seed: int,
-             args: argparse.Namespace, bn_tiles: Path, color: bool) -> dict:
+             args: argparse.Namespace, bn_tiles: Path, color: bool,
+             batch_norm: bool = True) -> dict:
     """Score one backbone (None: random init) with the one protocol of every row."""
-    return evaluate_frozen(cfg_path, weights, out, seed, bn_tiles, protocol(args), color)
+    return evaluate_frozen(cfg_path, weights, out, seed, bn_tiles,
+                           protocol(args, batch_norm), color)
 
 
 def pretrain_and_score(run: str, method: str, key: str, seed: int, args: argparse.Namespace,
@@ -433,7 +465,8 @@ def pretrain_and_score(run: str, method: str, key: str, seed: int, args: argpars
             log(str(err))
             return dict(entry, error=str(err).splitlines()[0], log=str(run_dir / 'train.log'))
     result = evaluate_cached(ctx['eval_cfg'], run_dir / 'backbone.pth', run_dir / 'eval.json',
-                             seed, args, ctx['data_root'], color=False)
+                             seed, args, ctx['data_root'], color=False,
+                             batch_norm=bb.batch_norm)
     entry.update(stats, bn_recalib=result.get('bn_recalib'), scores=flat_scores(result))
     log(f'{label}: {_brief(entry["scores"])}; {stats["s_per_step"]:.2f} s/step, '
         f'loss {stats["loss_first_epoch"]:.3f} -> {stats["loss_last_epoch"]:.3f}')
@@ -453,19 +486,21 @@ def _same_run(cfg, cfg_path: Path) -> bool:
 
 
 def evaluate_cached(cfg_path: Path, weights: Path | None, out: Path, seed: int,
-                    args: argparse.Namespace, bn_tiles: Path, color: bool) -> dict:
+                    args: argparse.Namespace, bn_tiles: Path, color: bool,
+                    batch_norm: bool = True) -> dict:
     """:func:`evaluate`, or with ``--resume`` the ``out`` an earlier call wrote for the same
     weights, seed and protocol."""
     if args.resume and out.is_file():
         old = json.loads(out.read_text())
-        same = (old.get('seed') == seed and old.get('bn_recalib_batches') == args.bn_recalib
+        same = (old.get('seed') == seed
+                and old.get('bn_recalib_batches') == protocol(args, batch_norm).bn_recalib
                 and old.get('micro') == args.micro
                 and set(old.get('scene', {})) == set(args.scene_sets)
                 and set(old.get('dense', {})) == set(args.dense_sets)
                 and (not color or bool(old.get('color'))))
         if same:
             return old
-    return evaluate(cfg_path, weights, out, seed, args, bn_tiles, color)
+    return evaluate(cfg_path, weights, out, seed, args, bn_tiles, color, batch_norm)
 
 
 def _brief(scores: dict) -> str:
@@ -497,7 +532,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     rules = {m: short_schedule_patch(m, n_tiles, args.batch_size, epochs)
-             for m in args.methods if METHODS[m].configs}
+             for m in args.methods if any(METHODS[m].config(k) for k in args.backbones)}
 
     settings = dict(iters=args.iters, steps=ipe * epochs, epochs=epochs, iters_per_epoch=ipe,
                     batch_size=args.batch_size, lr=args.lr, seeds=args.seeds,
@@ -512,7 +547,7 @@ def main(argv: list[str] | None = None) -> dict:
         """Record a finished row, and rewrite results.json and the table with it."""
         rows.append(row)
         append_row(rows_path, row)
-        publish(dict(command=command, profile=args.profile,
+        publish(dict(command=command, profile=args.profile, section=args.section,
                      date=datetime.date.today().isoformat(),
                      total_minutes=(time.time() - t0) / 60, rows=rows, summary=summarise(rows),
                      settings=settings), args)
@@ -522,7 +557,8 @@ def main(argv: list[str] | None = None) -> dict:
         ctx = dict(data_root=data_root, tiles=n_tiles, ipe=ipe, epochs=epochs,
                    eval_cfg=eval_config(METHODS['cmid'].config(key),
                                         args.width if bb.resnet else None,
-                                        args.work_dir / key / 'eval_config.py'))
+                                        args.work_dir / key / 'eval_config.py',
+                                        crop_size=args.crop_size))
         for method in args.methods:
             if METHODS[method].config(key) is None:
                 reason = METHODS[method].why_not(key)
@@ -532,7 +568,7 @@ def main(argv: list[str] | None = None) -> dict:
             out = args.work_dir / key / 'random' / f'seed{seed}' / 'eval.json'
             out.parent.mkdir(parents=True, exist_ok=True)
             result = evaluate_cached(ctx['eval_cfg'], None, out, seed, args, data_root,
-                                     color=True)
+                                     color=True, batch_norm=bb.batch_norm)
             for run, color in (('colour', True), ('random', False)):
                 add(dict(method=run, run=run, backbone=bb.name, seed=seed,
                          bn_recalib=None if color else result.get('bn_recalib'),
@@ -548,7 +584,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     results = json.loads((args.work_dir / RESULTS).read_text())
     print('\n' + render(results, args) + '\n', flush=True)
-    log(f'table written to {args.out} (between {markers(args.profile)[0]} and its end marker); '
+    log(f'table written to {args.out} (between {markers(args.section)[0]} and its end marker); '
         f'details in {args.work_dir / RESULTS}, rows in {rows_path}')
     if any(r.get('error') for r in rows):
         raise SystemExit('some runs failed; see the logs named above')
