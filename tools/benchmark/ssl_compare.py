@@ -445,10 +445,12 @@ def pretrain_and_score(run: str, method: str, key: str, seed: int, args: argpars
                        method, seed, ctx['epochs'], ctx['tiles'],
                        args.width if bb.resnet else None, loss_weights)
     cfg_path = run_dir / 'config.py'
-    finished = args.resume and _same_run(cfg, cfg_path) and all(
-        (run_dir / f).is_file() for f in ('stats.json', 'backbone.pth'))
-    if not finished:
-        dump_config(cfg, cfg_path)
+    # --resume reuses a finished run only if its saved config is the one this call would run
+    fresh = dump_config(cfg, run_dir / 'config.new.py')
+    finished = (args.resume and cfg_path.is_file()
+                and fresh.read_text() == cfg_path.read_text()
+                and all((run_dir / f).is_file() for f in ('stats.json', 'backbone.pth')))
+    fresh.replace(cfg_path)
     entry = dict(method=method, run=run, backbone=bb.name, seed=seed, config=str(cfg_path))
     if METHODS[method].loss_weights is not None:
         entry['loss_weights'] = dict(cfg.model.loss_weights)
@@ -471,18 +473,6 @@ def pretrain_and_score(run: str, method: str, key: str, seed: int, args: argpars
     log(f'{label}: {_brief(entry["scores"])}; {stats["s_per_step"]:.2f} s/step, '
         f'loss {stats["loss_first_epoch"]:.3f} -> {stats["loss_last_epoch"]:.3f}')
     return entry
-
-
-def _same_run(cfg, cfg_path: Path) -> bool:
-    """Whether ``cfg_path`` (a finished run's saved config) is the config this call would
-    run (``--resume`` reuses only those; another budget, method config or seed is retrained)."""
-    if not cfg_path.is_file():
-        return False
-    fresh = cfg_path.with_name('config.resume-check.py')
-    try:
-        return dump_config(cfg, fresh).read_text() == cfg_path.read_text()
-    finally:
-        fresh.unlink(missing_ok=True)
 
 
 def evaluate_cached(cfg_path: Path, weights: Path | None, out: Path, seed: int,

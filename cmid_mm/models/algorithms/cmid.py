@@ -251,7 +251,7 @@ class CMID(BaseSelfSupervisor):
         if getattr(backbone, 'global_feature', 'pool') == 'cls':
             maps, cls = backbone(x, mask, with_cls=True)
             return maps[-1], cls[:, :, None, None]
-        last = (backbone(x) if mask is None else backbone(x, mask))[-1]
+        last = backbone(x, mask)[-1]
         return last, last
 
     def _rec_parts(self, preds: list[torch.Tensor], imgs: list[torch.Tensor],
