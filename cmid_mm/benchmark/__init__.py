@@ -19,7 +19,14 @@ concept per module (not imported by ``import cmid_mm``; configs do not need it):
 """
 from .budget import MIN_ITERS, PROFILES, Budget, Profile, plan_epochs, warmup_cosine
 from .child_run import child_command, child_env, run_child, run_cost, train_one
-from .export import backbone_tensors, export_backbone_prefix, export_cmid, export_for_finetune
+from .export import (
+    backbone_tensors,
+    export_backbone_prefix,
+    export_cmid,
+    export_for_finetune,
+    export_run_backbone,
+    is_run_backbone,
+)
 from .frozen_eval import (
     DENSE_SETS,
     SCENE_SETS,
@@ -49,6 +56,7 @@ __all__ = [
     'MIN_ITERS', 'PROFILES', 'Budget', 'Profile', 'plan_epochs', 'warmup_cosine',
     'child_command', 'child_env', 'run_child', 'run_cost', 'train_one',
     'backbone_tensors', 'export_backbone_prefix', 'export_cmid', 'export_for_finetune',
+    'export_run_backbone', 'is_run_backbone',
     'DENSE_SETS', 'SCENE_SETS', 'FrozenProtocol', 'eval_frozen_argv', 'evaluate',
     'flat_scores', 'ALL_TERMS', 'BACKBONES', 'BASELINES', 'MAE_REASON', 'METHODS', 'REPO',
     'Backbone', 'Method', 'display', 'short_schedule_patch', 'width_patch', 'at_size',

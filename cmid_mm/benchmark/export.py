@@ -4,7 +4,11 @@
 the student of a CMID checkpoint through :func:`cmid_mm.export.extract` (the one export
 path of ``tools/model_converters/extract_backbone.py``) or takes a file it exported;
 ``'backbone'`` writes the ``backbone.*`` tensors of an mmpretrain checkpoint (MoCo v2, ...).
-Both give a file that ``init_cfg=dict(type='Pretrained', prefix='backbone.')`` loads.
+A third source, for every method alike, is the ``backbone.pth`` a benchmark run leaves
+(:func:`.child_run.train_one`: the unprefixed backbone state of the trained model):
+:func:`export_run_backbone` maps it into the target's stock class with the same checks as
+``extract_backbone.py``. Both give a file that
+``init_cfg=dict(type='Pretrained', prefix='backbone.')`` loads.
 """
 from __future__ import annotations
 
@@ -69,10 +73,60 @@ def export_backbone_prefix(src: Path, dst: Path, method: str,
     return dst
 
 
+def is_run_backbone(ckpt: object) -> bool:
+    """Whether a loaded file is a benchmark run's ``backbone.pth``: a flat dict of tensors
+    (no ``state_dict`` / ``meta``) with unprefixed backbone keys."""
+    import torch
+    return (isinstance(ckpt, dict) and bool(ckpt)
+            and all(isinstance(v, torch.Tensor) for v in ckpt.values())
+            and not any(k.startswith('backbone.') for k in ckpt))
+
+
+def export_run_backbone(src: Path, dst: Path, method: str, target: str = 'mmseg',
+                        log: Callable[[str], None] = print) -> Path:
+    """Export the ``backbone.pth`` of a benchmark run of ``method`` for ``target``.
+
+    The structure (depth, widths) is inferred from the tensors; a mask token (CMID's and
+    SimMIM's ``CMIDResNet``) is dropped, as ``extract_backbone.py`` drops it. ``dst`` is
+    written only when the weights match the stock mmpretrain class and, mapped, the
+    target's stock class key for key.
+
+    Raises:
+        ValueError: ``src`` is not a run's backbone file.
+        RuntimeError: its weights do not match the stock classes (nothing written).
+    """
+    from cmid_mm.export.cmid_checkpoint import DROPPED
+    from cmid_mm.export.layout import infer_spec
+    from cmid_mm.export.writer import export_backbone
+    from cmid_mm.utils.checkpoint import safe_load_checkpoint
+    state = safe_load_checkpoint(src)
+    if not is_run_backbone(state):
+        raise ValueError(f'{src}: expected the backbone.pth of a benchmark run (a flat dict '
+                         'of unprefixed backbone tensors)')
+    weights = {k: v for k, v in state.items() if k not in DROPPED}
+    spec = infer_spec(weights, where=f'{src}')
+    meta = {'source': str(src), 'method': method, 'branch': 'benchmark run backbone'}
+    report = export_backbone(weights, spec, target, dst, meta,
+                             dropped=[k for k in DROPPED if k in state])
+    if not report.ok:
+        raise RuntimeError(f'{src}: the {METHODS[method].display} backbone does not match '
+                           f'the stock classes, nothing written: '
+                           f'{report.source_check.describe()}; '
+                           f'{report.target_check.describe()}')
+    log(f'{method}: exported the run backbone {src} to {dst} (--target {target}, '
+        f'{spec.describe()})')
+    return dst
+
+
 def export_for_finetune(method: str, src: Path, dst: Path, target: str = 'mmseg',
                         log: Callable[[str], None] = print) -> Path:
     """The backbone of ``method``'s checkpoint ``src`` as a ``Pretrained`` file (``dst``, or
-    ``src`` itself when it is one already), the way its :data:`METHODS` entry says."""
+    ``src`` itself when it is one already), the way its :data:`METHODS` entry says; a
+    benchmark run's ``backbone.pth`` goes through :func:`export_run_backbone` for any
+    method."""
+    from cmid_mm.utils.checkpoint import safe_load_checkpoint
+    if is_run_backbone(safe_load_checkpoint(src)):
+        return export_run_backbone(src, dst, method, target, log)
     kind = METHODS[method].export
     if kind == 'cmid':
         return export_cmid(src, dst, target, log)

@@ -148,3 +148,107 @@ def test_table_and_results_as_before_the_move(micro):
     assert_same_as_before('downstream_compare', section(micro['out'].read_text(), *dc.MARKERS),
                           json.loads((micro['work'] / 'results.json').read_text()),
                           micro['tmp'])
+
+
+# --------------------------------------------------------------------------- ssl_compare rows
+def _run_backbone(path: Path, width: int, seed: int, mask_token: bool = False) -> dict:
+    """A benchmark run's ``backbone.pth`` (what ``child_run.train_one`` saves): the flat,
+    unprefixed state of a ResNet-18 of ``width`` (CMID's and SimMIM's carry a mask token)."""
+    from cmid_mm.models.backbones import CMIDResNet
+    torch.manual_seed(seed)
+    net = CMIDResNet(depth=18, stem_channels=width, base_channels=width)
+    state = {k: (v + torch.randn_like(v) if v.is_floating_point() else v)
+             for k, v in net.state_dict().items() if mask_token or k != 'mask_token'}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, path)
+    return state
+
+
+def _ssl_dir(root: Path, method: str, seeds, width: int = 16, **kw) -> Path:
+    for s in seeds:
+        _run_backbone(root / dc.SSL_BACKBONE / method / f'seed{s}' / 'backbone.pth', width,
+                      seed=100 * s + len(method), **kw)
+    return root
+
+
+@pytest.fixture(scope='module')
+def micro_runs(tmp_path_factory):
+    """A micro run whose pretrained row is a width-16 benchmark-run checkpoint (DenseCL)."""
+    tmp = tmp_path_factory.mktemp('downstream_runs')
+    w = _ssl_dir(tmp / 'ssl', 'densecl', [0])
+    res = dc.main(['--ssl-compare-dirs', str(w), '--methods', 'densecl', '--micro',
+                   '--work-dir', str(tmp / 'dc')])
+    return dict(tmp=tmp, res=res, src=w / 'resnet18' / 'densecl' / 'seed0' / 'backbone.pth')
+
+
+def test_run_checkpoint_row_loads_at_its_width(micro_runs):
+    """The run's backbone.pth is mapped into mmseg's ResNet, the leaf config (random row
+    too) takes its width 16, and the fine-tune loads every tensor."""
+    results = micro_runs['res']['results']
+    assert list(results) == ['random', 'densecl']
+    src = torch.load(micro_runs['src'], map_location='cpu', weights_only=True)
+    init_file = Path(results['densecl']['init_file'])
+    exported = torch.load(init_file, map_location='cpu', weights_only=True)['state_dict']
+    assert set(exported) == {'backbone.' + k for k in src}
+    for k, v in src.items():
+        torch.testing.assert_close(exported['backbone.' + k], v)
+    for init in ('random', 'densecl'):
+        text = Path(results[init]['config']).read_text()
+        assert "'stem_channels': 16" in text and "'base_channels': 16" in text, text
+        assert "'decode_head': {'in_channels': 128}" in text, text
+        assert "'auxiliary_head': {'in_channels': 64}" in text, text
+    line = results['densecl']['runs'][0]['load_check']
+    m = re.search(r'(\d+) of (\d+) tensors loaded from (\S+)', line[0])
+    assert m and m.group(1) == m.group(2) and int(m.group(2)) >= 60, line
+    assert micro_runs['res']['meta']['width'] == 16
+    table = (micro_runs['tmp'] / 'dc' / 'results.md').read_text()
+    assert '| DenseCL |' in table and 'backbone width 16' in table
+    assert 'pretraining seed = fine-tune seed' in table
+
+
+def test_paired_and_fixed_pretraining_seeds(tmp_path):
+    """Fine-tune seed s starts from pretraining seed s; --pretrain-seed K from K for all."""
+    w0 = _ssl_dir(tmp_path / 'w0', 'cmid', [0], mask_token=True)
+    w12 = _ssl_dir(tmp_path / 'w12', 'cmid', [1, 2], mask_token=True)
+    args = dc.parse_args(['--ssl-compare-dirs', str(w0), str(w12), '--methods', 'cmid',
+                          '--seeds', '0', '1', '2'])
+    inits = dc.resolve_inits(args, tmp_path / 'work')
+    assert inits['random'] == {0: None, 1: None, 2: None}
+    for seed, f in inits['cmid'].items():
+        meta = torch.load(f, map_location='cpu', weights_only=True)['meta']['cmid_export']
+        assert meta['source'].endswith(f'cmid/seed{seed}/backbone.pth'), meta['source']
+        assert meta['dropped_keys'] == ['mask_token']
+    args = dc.parse_args(['--ssl-compare-dirs', str(w12), '--methods', 'cmid',
+                          '--seeds', '0', '1', '--pretrain-seed', '2'])
+    inits = dc.resolve_inits(args, tmp_path / 'work2')
+    assert inits['cmid'][0] == inits['cmid'][1]
+    src = torch.load(inits['cmid'][0], map_location='cpu', weights_only=True)['meta']
+    assert src['cmid_export']['source'].endswith('cmid/seed2/backbone.pth')
+    # a seed no dir has is named with every path tried
+    args = dc.parse_args(['--ssl-compare-dirs', str(w12), '--methods', 'cmid', '--seeds', '0'])
+    with pytest.raises(FileNotFoundError, match=r'seed-0.*w12/resnet18/cmid/seed0/backbone'):
+        dc.resolve_inits(args, tmp_path / 'work3')
+
+
+def test_different_widths_refused(tmp_path):
+    w = _ssl_dir(tmp_path / 'w', 'mocov2', [0], width=16)
+    _ssl_dir(w, 'simmim', [0], width=8, mask_token=True)
+    args = dc.parse_args(['--ssl-compare-dirs', str(w), '--methods', 'mocov2', 'simmim',
+                          '--seeds', '0'])
+    inits = dc.resolve_inits(args, tmp_path / 'work')
+    with pytest.raises(ValueError, match=r'different widths.*mocov2_seed0_mmseg.pth: 16.*'
+                       r'simmim_seed0_mmseg.pth: 8'):
+        dc.common_width(inits)
+
+
+@pytest.mark.parametrize('argv, msg', [
+    (['--init', 'cmid'], 'expected METHOD=FILE'),
+    (['--init', 'nosuch=x.pth'], "unknown method 'nosuch'"),
+    (['--cmid-ckpt', 'a.pth', '--init', 'cmid=b.pth'], 'cmid given twice'),
+    (['--methods', 'cmid'], '--ssl-compare-dirs and --methods go together'),
+    (['--pretrain-seed', '1'], '--pretrain-seed needs --ssl-compare-dirs'),
+])
+def test_bad_init_arguments(argv, msg, capsys):
+    with pytest.raises(SystemExit):
+        dc.parse_args(argv)
+    assert msg in capsys.readouterr().err

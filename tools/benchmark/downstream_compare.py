@@ -10,16 +10,28 @@ the seeds).
 
 Initialisations (the same config, only ``model.backbone.init_cfg`` differs):
 
-=========  ==================================================================================
-random     the config as is (mmseg's ResNet default init)
-cmid       ``--cmid-ckpt``: a CMID pretraining checkpoint (exported here with
-           ``cmid_mm.export.extract(..., target='mmseg')``, what
-           ``tools/model_converters/extract_backbone.py --target mmseg`` does) or an
-           already exported file; loaded by ``init_cfg=dict(type='Pretrained',
-           checkpoint=F, prefix='backbone.')``
-mocov2     ``--mocov2-ckpt``: an mmpretrain MoCo v2 checkpoint (e.g. from
-           ``tools/benchmark/ssl_compare.py``): its ``backbone.*`` tensors, same init_cfg
-=========  ==================================================================================
+=================  ==========================================================================
+random             the config as is (mmseg's ResNet default init)
+``--init M=FILE``  any method ``M`` of :data:`cmid_mm.benchmark.METHODS`: its pretraining
+                   checkpoint (CMID: the student, exported with
+                   ``cmid_mm.export.extract(..., target='mmseg')``, what
+                   ``extract_backbone.py --target mmseg`` does; an mmpretrain method: its
+                   ``backbone.*`` tensors), a file ``extract_backbone.py`` exported, or the
+                   ``backbone.pth`` of a benchmark run (mapped into mmseg's ``ResNet`` with
+                   the exporter's checks); loaded by ``init_cfg=dict(type='Pretrained',
+                   checkpoint=F, prefix='backbone.')``. ``--cmid-ckpt F`` and
+                   ``--mocov2-ckpt F`` are short for ``--init cmid=F`` / ``mocov2=F``.
+``--ssl-compare``  ``--ssl-compare-dirs D1 [D2 ...] --methods cmid mocov2 ...``: the
+                   same-budget checkpoints of ``ssl_compare.py`` work dirs
+                   (``D/resnet18/<method>/seed<s>/backbone.pth``); fine-tune seed ``s`` starts
+                   from pretraining seed ``s`` (``--pretrain-seed K``: from seed ``K`` for all)
+=================  ==========================================================================
+
+The backbone width follows the checkpoints: when they are narrower than the stock 64
+channels (the CPU benchmark's width 16), every row, random included, sets
+``model.backbone.stem_channels`` / ``base_channels`` and the two heads' ``in_channels``
+to match (the only change to the stock model besides docs/downstream.md's overrides);
+checkpoints of different widths are refused.
 
 Every run is ``tools/train.py <leaf config> --cfg-options randomness.seed=S`` in a
 child process (mmengine ``Runner``, real checkpoints). The leaf config of each
@@ -36,6 +48,9 @@ Examples::
     # 3 seeds, 200 iterations, CMID vs random (about 2.5 min per run on 1 core)
     python tools/benchmark/downstream_compare.py \\
         --cmid-ckpt work_dirs/demo/pretrain/epoch_20.pth --seeds 0 1 2
+    # the same-budget checkpoints of ssl_compare.py, pretraining seed = fine-tune seed
+    python tools/benchmark/downstream_compare.py --ssl-compare-dirs W0 W12 \\
+        --methods cmid mocov2 densecl simmim --seeds 0 1 2
     # smoke test: 4 iterations, 1 seed, 8 train / 4 val tiles
     python tools/benchmark/downstream_compare.py --cmid-ckpt CKPT --micro --work-dir /tmp/dc
 """
@@ -53,7 +68,7 @@ import sys
 import time
 from pathlib import Path
 
-from cmid_mm.benchmark import REPO, export_for_finetune, mean_std, row, rule
+from cmid_mm.benchmark import METHODS, REPO, export_for_finetune, mean_std, row, rule
 from cmid_mm.benchmark import backbone_tensors as _backbone_tensors
 from cmid_mm.benchmark import display as method_display
 from cmid_mm.benchmark import markers as tool_markers
@@ -62,9 +77,12 @@ from cmid_mm.benchmark import write_section as write_marked
 CONFIG = (REPO / 'configs' / 'benchmarks' / 'downstream_compare'
           / 'fcn_r18-d8_1xb8-200i_landcover-64x64.py')
 TRAIN = REPO / 'tools' / 'train.py'
-#: initialisations: random + the methods whose checkpoint a flag gives (--<method>-ckpt)
-INITS = ('random', 'cmid', 'mocov2')
-DISPLAY = {init: method_display(init) for init in INITS}
+#: the shorthand flags: --<method>-ckpt F is --init <method>=F
+SHORTHANDS = ('cmid', 'mocov2')
+#: the ssl_compare backbone whose run checkpoints fit the fine-tune config (FCN R18)
+SSL_BACKBONE = 'resnet18'
+#: the stock ResNet-18 width (stem and base channels)
+STOCK_WIDTH = 64
 MICRO = dict(iters=4, seeds=[0], train_tiles=8, val_tiles=4)
 MARKERS = tool_markers('downstream_compare')
 LOAD_LINE = re.compile(r'PretrainedLoadCheckHook: (.*)')
@@ -79,6 +97,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--cmid-ckpt', help='CMID pretraining checkpoint, or a backbone file '
                    'exported by extract_backbone.py --target mmseg')
     p.add_argument('--mocov2-ckpt', help='mmpretrain MoCo v2 checkpoint (backbone.* keys)')
+    p.add_argument('--init', action='append', default=[], metavar='METHOD=FILE',
+                   help='a pretrained row: method (a METHODS key) and its checkpoint, exported '
+                   'file or benchmark-run backbone.pth (repeatable)')
+    p.add_argument('--ssl-compare-dirs', nargs='+', default=[], metavar='DIR',
+                   help='ssl_compare.py work dirs whose DIR/resnet18/<method>/seed<s>/'
+                   'backbone.pth start the --methods rows')
+    p.add_argument('--methods', nargs='+', default=[], choices=sorted(METHODS),
+                   help='the rows taken from --ssl-compare-dirs')
+    p.add_argument('--pretrain-seed', type=int,
+                   help='with --ssl-compare-dirs: the pretraining seed of every fine-tune '
+                   '(default: the fine-tune seed itself)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--iters', type=int, default=200, help='training iterations per run')
     p.add_argument('--config', default=str(CONFIG), help='the fine-tune config')
@@ -98,6 +127,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                       + ('_micro' if args.micro else ''))
     if args.iters < 1:
         p.error(f'--iters must be >= 1, got {args.iters}')
+    if bool(args.ssl_compare_dirs) != bool(args.methods):
+        p.error('--ssl-compare-dirs and --methods go together')
+    if args.pretrain_seed is not None and not args.ssl_compare_dirs:
+        p.error('--pretrain-seed needs --ssl-compare-dirs')
+    args.inits = {}
+    for spec in ([f'{m}={getattr(args, f"{m}_ckpt")}' for m in SHORTHANDS
+                  if getattr(args, f'{m}_ckpt')] + args.init):
+        method, sep, path = spec.partition('=')
+        if not sep or not path:
+            p.error(f'--init {spec!r}: expected METHOD=FILE')
+        if method not in METHODS:
+            p.error(f'--init {spec!r}: unknown method {method!r}; one of {sorted(METHODS)}')
+        if method in args.inits:
+            p.error(f'--init: {method} given twice')
+        args.inits[method] = path
+    for method in args.methods:
+        if method in args.inits:
+            p.error(f'{method}: given both by --init/--{method}-ckpt and by --methods')
     return args
 
 
@@ -117,17 +164,101 @@ def prepare_mocov2(src: Path, dst: Path) -> Path:
     return export_for_finetune('mocov2', src, dst, target='mmseg', log=log)
 
 
+def ssl_compare_checkpoint(dirs: list[str], method: str, seed: int) -> Path:
+    """``D/resnet18/<method>/seed<seed>/backbone.pth`` of the first of ``dirs`` that has it.
+
+    Raises:
+        FileNotFoundError: none has it (every path tried is named).
+    """
+    tried = [Path(d) / SSL_BACKBONE / method / f'seed{seed}' / 'backbone.pth' for d in dirs]
+    for path in tried:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f'no {METHODS[method].display} seed-{seed} run checkpoint: '
+                            f'tried {", ".join(map(str, tried))}')
+
+
+def resolve_inits(args: argparse.Namespace, work: Path) -> dict[str, dict[int, Path | None]]:
+    """Initialisation -> fine-tune seed -> ``Pretrained`` file (None: random init).
+
+    Each source file is exported once (``<work>/init/<method>[_seed<k>]_mmseg.pth``)."""
+    inits: dict[str, dict[int, Path | None]] = {'random': dict.fromkeys(args.seeds)}
+    for method, src in args.inits.items():
+        f = export_for_finetune(method, Path(src), work / 'init' / f'{method}_mmseg.pth',
+                                target='mmseg', log=log)
+        inits[method] = dict.fromkeys(args.seeds, f)
+    for method in args.methods:
+        files = {}
+        for seed in args.seeds:
+            k = seed if args.pretrain_seed is None else args.pretrain_seed
+            src = ssl_compare_checkpoint(args.ssl_compare_dirs, method, k)
+            files[seed] = export_for_finetune(
+                method, src, work / 'init' / f'{method}_seed{k}_mmseg.pth', target='mmseg',
+                log=log)
+        inits[method] = files
+    return inits
+
+
+def init_width(path: Path) -> int:
+    """Stem and base channels of an exported ResNet backbone file (one number).
+
+    Raises:
+        ValueError: the file is not a ResNet backbone, or its stem and base widths differ.
+    """
+    from cmid_mm.utils.checkpoint import safe_load_checkpoint
+    state = safe_load_checkpoint(path).get('state_dict', {})
+    try:
+        stem = int(state['backbone.conv1.weight'].shape[0])
+        base = int(state['backbone.layer1.0.conv1.weight'].shape[0])
+    except KeyError as e:
+        raise ValueError(f'{path}: not a plain-stem ResNet backbone file (no {e.args[0]})') \
+            from None
+    if stem != base:
+        raise ValueError(f'{path}: stem width {stem} != base width {base}: the fine-tune '
+                         'sets one width')
+    return stem
+
+
+def common_width(inits: dict[str, dict[int, Path | None]]) -> int:
+    """The one backbone width of every pretrained file (the stock 64 with none).
+
+    Raises:
+        ValueError: two files have different widths (both are named).
+    """
+    widths = {f: init_width(f) for files in inits.values() for f in set(files.values()) if f}
+    if len(set(widths.values())) > 1:
+        listed = ', '.join(f'{f}: {w}' for f, w in widths.items())
+        raise ValueError(f'the pretrained backbones have different widths ({listed}); '
+                         'every row of one table must have the same model')
+    return next(iter(widths.values()), STOCK_WIDTH)
+
+
+def width_overrides(width: int) -> dict:
+    """Backbone stem/base channels and the FCN heads' input widths for ResNet-18 ``width``
+    (stage 4 gives ``8 width`` channels to the decode head, stage 3 ``4 width`` to the
+    auxiliary head); nothing at the stock width."""
+    if width == STOCK_WIDTH:
+        return {}
+    return dict(backbone=dict(stem_channels=width, base_channels=width),
+                decode_head=dict(in_channels=8 * width),
+                auxiliary_head=dict(in_channels=4 * width))
+
+
 def write_leaf_config(path: Path, base: Path, data_root: Path, iters: int, init_file: Path | None,
-                      subset: tuple[int, int] | None) -> Path:
-    """A runnable config: ``base`` with the data root, schedule length and backbone init."""
+                      subset: tuple[int, int] | None, width: int = STOCK_WIDTH) -> Path:
+    """A runnable config: ``base`` with the data root, schedule length, backbone init and
+    (off the stock width) the backbone width."""
     init = (None if init_file is None else
             dict(_delete_=True, type='Pretrained', checkpoint=str(init_file),
                  prefix='backbone.'))
+    model = width_overrides(width)
+    model['backbone'] = dict(model.get('backbone', {}), init_cfg=init)
     lines = [
         '# written by tools/benchmark/downstream_compare.py',
         f'_base_ = {str(base)!r}',
         f'data_root = {str(data_root)!r}',
-        f'model = dict(backbone=dict(init_cfg={init!r}))',
+        (f'model = dict(backbone=dict(init_cfg={init!r}))' if width == STOCK_WIDTH else
+         f'model = {model!r}'),
         f'train_cfg = dict(max_iters={iters}, val_interval={iters})',
         'param_scheduler = [dict(type="PolyLR", eta_min=1e-4, power=0.9, begin=0, '
         f'end={iters}, by_epoch=False)]',
@@ -205,12 +336,21 @@ def render(results: dict, meta: dict) -> str:
     for init, res in results.items():
         s = res['summary']
         seeds = ', '.join(f'{v:.2f}' for v in s['per_seed'])
-        lines.append(f'| {DISPLAY[init]} | {s["mean"]:.2f} ± {s["std"]:.2f} | {seeds} | '
+        lines.append(f'| {method_display(init)} | {s["mean"]:.2f} ± {s["std"]:.2f} | {seeds} | '
                      f'{s["aAcc"]:.2f} |')
     lines += ['', f'{meta["iters"]} iterations, batch 8, seeds {meta["seeds"]} '
               f'(std: sample std over seeds), {meta["n_train"]} train / {meta["n_val"]} val '
               f'tiles; measured {meta["date"]} on {meta["host"]}; command: '
               f'`{meta["command"]}`']
+    if meta.get('width', STOCK_WIDTH) != STOCK_WIDTH:
+        lines[-1] += (f'; backbone width {meta["width"]} (stem/base channels, the heads\' '
+                      'input widths follow) in every row, as the checkpoints')
+    if meta.get('ssl_compare_dirs'):
+        k = meta.get('pretrain_seed')
+        lines[-1] += ('; pretrained rows: the `ssl_compare.py` run checkpoints of '
+                      f'{", ".join(meta["ssl_compare_dirs"])}, '
+                      + ('pretraining seed = fine-tune seed' if k is None
+                         else f'pretraining seed {k} for every fine-tune seed'))
     return '\n'.join(lines)
 
 
@@ -228,33 +368,43 @@ def main(argv: list[str] | None = None) -> dict:
     subset = (MICRO['train_tiles'], MICRO['val_tiles']) if args.micro else None
     n_train, n_val = (subset if subset else (counts['train'], counts['val']))
 
-    inits: dict[str, Path | None] = {'random': None}
-    if args.cmid_ckpt:
-        inits['cmid'] = prepare_cmid(Path(args.cmid_ckpt), work / 'init' / 'cmid_mmseg.pth')
-    if args.mocov2_ckpt:
-        inits['mocov2'] = prepare_mocov2(Path(args.mocov2_ckpt), work / 'init' / 'mocov2_mmseg.pth')
-
-    cfgs = {init: write_leaf_config(work / init / 'config.py', Path(args.config).resolve(),
-                                    data_root, args.iters, init_file, subset)
-            for init, init_file in inits.items()}
+    inits = resolve_inits(args, work)
+    width = common_width(inits)
+    base = Path(args.config).resolve()
+    cfgs: dict[str, dict[int, Path]] = {}
+    for init, files in inits.items():
+        shared = len(set(files.values())) == 1  # one file (or random) for every seed
+        cfgs[init] = {seed: write_leaf_config(
+            work / init / ('config.py' if shared else f'config_seed{seed}.py'), base, data_root,
+            args.iters, f, subset, width) for seed, f in files.items()}
     runs: dict[str, list] = {init: [] for init in inits}
     for seed in args.seeds:  # seed-major: an interrupted benchmark still has paired runs
-        for init, init_file in inits.items():
-            run = run_one(cfgs[init], work / init / f'seed{seed}', seed, args.threads, args.force)
-            if init_file is not None and not run['load_check']:
+        for init, files in inits.items():
+            run = run_one(cfgs[init][seed], work / init / f'seed{seed}', seed, args.threads,
+                          args.force)
+            if files[seed] is not None and not run['load_check']:
                 raise RuntimeError(f'{work / init / f"seed{seed}"}: no PretrainedLoadCheckHook '
                                    f'line in the log: the {init} weights were not checked')
             log(f'{init} seed {seed}: mIoU {run["mIoU"]:.2f} ({run["seconds"]} s) '
                 f'{"; ".join(run["load_check"])}')
-            runs[init].append(run)
-    results = {init: dict(init_file=None if init_file is None else str(init_file),
-                          config=str(cfgs[init]), runs=runs[init], summary=summarise(runs[init]))
-               for init, init_file in inits.items()}
+            runs[init].append(dict(run, init_file=None if files[seed] is None
+                                   else str(files[seed])))
+    results = {}
+    for init, files in inits.items():
+        one = len(set(files.values())) == 1
+        first = files[args.seeds[0]]
+        results[init] = dict(
+            init_file=(None if first is None else str(first)) if one else
+            {str(seed): str(f) for seed, f in files.items()},
+            config=str(cfgs[init][args.seeds[0]]) if one else
+            {str(seed): str(c) for seed, c in cfgs[init].items()},
+            runs=runs[init], summary=summarise(runs[init]))
 
     meta = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
                 host=f'{platform.machine()}, {os.cpu_count()} CPUs, {args.threads} thread(s)/run',
                 iters=args.iters, seeds=args.seeds, n_train=n_train, n_val=n_val,
-                micro=args.micro, data_root=str(data_root),
+                micro=args.micro, data_root=str(data_root), width=width,
+                ssl_compare_dirs=args.ssl_compare_dirs, pretrain_seed=args.pretrain_seed,
                 command=shlex.join(['python', 'tools/benchmark/downstream_compare.py',
                                     *(sys.argv[1:] if argv is None else argv)]))
     table = render(results, meta)
