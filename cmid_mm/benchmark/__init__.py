@@ -8,6 +8,7 @@ concept per module (not imported by ``import cmid_mm``; configs do not need it):
   rules, head widths, export); a new method is one config plus one entry there.
 - :mod:`.budget`: profiles, whole epochs, the shared schedule.
 - :mod:`.run_config`: a method's config + the shared budget -> a runnable config.
+- :mod:`.reuse`: ``--resume`` reuses a finished run only if its saved config is this call's.
 - :mod:`.child_run`: one pretraining run in a child process (epoch timing, CPU seconds,
   ``stats.json``, ``backbone.pth``).
 - :mod:`.export`: a method's backbone as a ``Pretrained`` file for a fine-tune.
@@ -48,6 +49,7 @@ from .methods import (
     short_schedule_patch,
     width_patch,
 )
+from .reuse import reuse_finished_run
 from .run_config import at_size, build_config, dump_config, eval_config
 from .seeds import group_rows, mean_std, seed_summary
 from .tables import markers, mean_std_cell, row, rule, value_cells, write_section
@@ -60,6 +62,7 @@ __all__ = [
     'DENSE_SETS', 'SCENE_SETS', 'FrozenProtocol', 'eval_frozen_argv', 'evaluate',
     'flat_scores', 'ALL_TERMS', 'BACKBONES', 'BASELINES', 'MAE_REASON', 'METHODS', 'REPO',
     'Backbone', 'Method', 'display', 'short_schedule_patch', 'width_patch', 'at_size',
-    'build_config', 'dump_config', 'eval_config', 'group_rows', 'mean_std', 'seed_summary',
+    'build_config', 'dump_config', 'eval_config', 'reuse_finished_run', 'group_rows',
+    'mean_std', 'seed_summary',
     'markers', 'mean_std_cell', 'row', 'rule', 'value_cells', 'write_section',
 ]

@@ -96,3 +96,40 @@ def test_export_for_finetune_refuses_a_checkpoint_without_backbone(tmp_path):
         bm.export_for_finetune('mocov2', bad, tmp_path / 'x.pth')
     with pytest.raises(KeyError):
         bm.export_for_finetune('nomethod', bad, tmp_path / 'x.pth')
+
+
+def test_resume_reuses_a_finished_run_only_with_the_same_config(tmp_path):
+    """Same config and every finished file: reused, outputs kept; another config (here the
+    epochs, or CMID's loss_weights, written by a statement of their own) or a missing file:
+    not reused and every stale output gone; without --resume never reused. The run dir
+    always ends with this call's config."""
+    from mmengine.config import Config
+
+    def cfg(epochs=6, rec=1.):
+        return Config(dict(model=dict(type='CMID', loss_weights={'rec': rec, 'global': 1.}),
+                           train_cfg=dict(max_epochs=epochs)))
+
+    run = tmp_path / 'run'
+    finished, outputs = ('stats.json', 'backbone.pth'), ('eval.json', )
+
+    def finish():
+        for name in (*finished, *outputs):
+            (run / name).write_text(name)
+
+    assert not bm.reuse_finished_run(cfg(), run, finished, True, outputs)  # nothing saved
+    finish()
+    assert bm.reuse_finished_run(cfg(), run, finished, True, outputs)
+    assert all((run / f).read_text() == f for f in (*finished, *outputs))
+    assert not (run / 'config.new.py').exists()
+    assert not bm.reuse_finished_run(cfg(), run, finished, False, outputs)  # no --resume
+    assert not any((run / f).exists() for f in (*finished, *outputs))
+    for changed in (cfg(epochs=7), cfg(rec=0.)):
+        bm.reuse_finished_run(cfg(), run, finished, False, outputs)
+        finish()
+        assert not bm.reuse_finished_run(changed, run, finished, True, outputs)
+        assert not any((run / f).exists() for f in (*finished, *outputs))
+        assert Config.fromfile(str(run / 'config.py')).to_dict() == changed.to_dict()
+    finish()
+    (run / 'backbone.pth').unlink()  # killed before the backbone was saved
+    assert not bm.reuse_finished_run(cfg(rec=0.), run, finished, True, outputs)
+    assert not (run / 'eval.json').exists() and not (run / 'stats.json').exists()

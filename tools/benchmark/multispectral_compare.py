@@ -78,10 +78,10 @@ from cmid_mm.benchmark import (
     Budget,
     FrozenProtocol,
     build_config,
-    dump_config,
     flat_scores,
     mean_std_cell,
     plan_epochs,
+    reuse_finished_run,
     row,
     rule,
     run_child,
@@ -240,13 +240,23 @@ def table_scores(result: dict, color: bool = False) -> dict[str, float]:
 
 
 def pretrain(kind: str, seed: int, args: argparse.Namespace, ctx: dict,
-             run: str | None = None, init: Path | None = None) -> dict:
+             run: str | None = None, init: Path | None = None,
+             resume: bool = False) -> dict | None:
     """Pretrain CMID on ``kind``'s tiles in a child process (``cmid_mm.benchmark``), from
     random init or from the exported backbone ``init``; the parts of ``loss_rec`` are logged
-    (``model.log_rec_parts``)."""
+    (``model.log_rec_parts``).
+
+    With ``resume``, a finished run whose saved ``config.py`` is the one this call would
+    run is reused (:func:`~cmid_mm.benchmark.reuse_finished_run`); any other run is
+    trained again, its old ``run_stats.json``, ``stats.json``, ``backbone.pth`` and
+    ``eval.json`` removed first.
+
+    Returns:
+        The run's cost and loss statistics (also written to ``run_stats.json``), or None:
+        the finished run was reused (its ``run_stats.json`` holds them).
+    """
     run = run or f'cmid_{kind}'
     run_dir = args.work_dir / run / f'seed{seed}'
-    run_dir.mkdir(parents=True, exist_ok=True)
     budget = Budget(batch_size=args.batch_size, lr=args.lr, crop_size=args.crop_size,
                     num_workers=args.num_workers, tiles=args.tiles, amp=False)
     cfg = build_config(CONFIGS[kind], budget, ctx['train_dir'][kind], run_dir, 'cmid', seed,
@@ -255,11 +265,17 @@ def pretrain(kind: str, seed: int, args: argparse.Namespace, ctx: dict,
     if init is not None:
         cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=str(init),
                                            prefix='backbone.')
-    cfg_path = dump_config(cfg, run_dir / 'config.py')
     label = f'{run} seed {seed}'
+    if reuse_finished_run(cfg, run_dir, ('run_stats.json', 'backbone.pth'), resume,
+                          outputs=('stats.json', 'eval.json')):
+        log(f'{label}: --resume: pretraining finished before with this config ({run_dir})')
+        return None
+    cfg_path = run_dir / 'config.py'
     log(f'{label}: pretraining {ctx["epochs"]} epochs x {ctx["ipe"]} steps ({cfg_path})')
-    stats = run_cost(run_child(cfg_path, run_dir, label, args.threads, log))
-    return dict(stats, config=str(cfg_path))
+    stats = dict(run_cost(run_child(cfg_path, run_dir, label, args.threads, log)),
+                 config=str(cfg_path))
+    (run_dir / 'run_stats.json').write_text(json.dumps(stats, indent=2))
+    return stats
 
 
 def adapt(rgb_weights: Path, dst: Path) -> Path:
@@ -314,40 +330,50 @@ def run_seed(seed: int, args: argparse.Namespace, ctx: dict, rows: list[dict]) -
         if f'random_{kind}' in want:
             record(dict(run=f'random_{kind}', seed=seed, scores=table_scores(result),
                         bn_batches=_bn_batches(result)), args, rows)
-    weights = {}
+    weights, reused = {}, {}
     adapted_rows = want & {'adapted', 'cmid_adapted'}
     for kind in ('rgb', 'msi'):
         if f'cmid_{kind}' in want or (kind == 'rgb' and adapted_rows):
-            weights[kind] = pretrained_row(f'cmid_{kind}', kind, seed, args, ctx, rows)
+            weights[kind], reused[kind] = pretrained_row(f'cmid_{kind}', kind, seed, args,
+                                                         ctx, rows)
     if not adapted_rows:
         return
     out = args.work_dir / 'adapted' / f'seed{seed}' / 'eval.json'
     dst = out.parent / 'backbone_13band.pth'
-    result = _cached(out, args)
-    if result is None or not dst.is_file():
+    # the adapted backbone (and its eval) is reused only if the RGB run it comes from was
+    result = _cached(out, args) if reused['rgb'] and dst.is_file() else None
+    if result is None:
         out.parent.mkdir(parents=True, exist_ok=True)
         adapt(weights['rgb'], dst)
         result = evaluate('msi', dst, out, seed, args, ctx, color=False)
     record(dict(run='adapted', seed=seed, scores=table_scores(result),
                 bn_batches=_bn_batches(result)), args, rows)
     if 'cmid_adapted' in want:
-        pretrained_row('cmid_adapted', 'msi', seed, args, ctx, rows, init=dst)
+        # adapted again in this call: same init path, other tensors, so trained again
+        pretrained_row('cmid_adapted', 'msi', seed, args, ctx, rows, init=dst,
+                       resume=args.resume and reused['rgb'])
 
 
 def pretrained_row(run: str, kind: str, seed: int, args: argparse.Namespace, ctx: dict,
-                   rows: list[dict], init: Path | None = None) -> Path:
-    """Pretrain (unless a finished run is reused), score and record one CMID row; returns
-    its ``backbone.pth``."""
+                   rows: list[dict], init: Path | None = None,
+                   resume: bool | None = None) -> tuple[Path, bool]:
+    """Pretrain (unless a finished run with this call's config is reused, see
+    :func:`pretrain`), score (unless the reused run's ``eval.json`` is there) and record one
+    CMID row.
+
+    Args:
+        resume: Reuse a finished run at all (default ``args.resume``); False where the
+            run's ``init`` was rebuilt in this call (same path, other tensors).
+
+    Returns:
+        (the run's ``backbone.pth``, whether the finished run was reused).
+    """
     run_dir = args.work_dir / run / f'seed{seed}'
     out = run_dir / 'eval.json'
-    result = _cached(out, args)
-    if result is None:
-        trained = args.resume and (run_dir / 'run_stats.json').is_file() and (
-            run_dir / 'backbone.pth').is_file()  # pretraining finished, its eval did not
-        if not trained:
-            stats = pretrain(kind, seed, args, ctx, run=run, init=init)
-            (run_dir / 'run_stats.json').write_text(json.dumps(stats, indent=2))
-        result = evaluate(kind, run_dir / 'backbone.pth', out, seed, args, ctx, color=False)
+    reused = pretrain(kind, seed, args, ctx, run=run, init=init,
+                      resume=args.resume if resume is None else resume) is None
+    result = (_cached(out, args) if reused else None) or evaluate(
+        kind, run_dir / 'backbone.pth', out, seed, args, ctx, color=False)
     stats = json.loads((run_dir / 'run_stats.json').read_text())
     rec = stats['loss_terms'].get('loss_rec', [None, None])
     record(dict(run=run, seed=seed, scores=table_scores(result),
@@ -356,7 +382,7 @@ def pretrained_row(run: str, kind: str, seed: int, args: argparse.Namespace, ctx
                 cpu_minutes=stats['cpu_minutes'], loss_first_epoch=stats['loss_first_epoch'],
                 loss_last_epoch=stats['loss_last_epoch'], rec_first_epoch=rec[0],
                 rec_last_epoch=rec[1]), args, rows)
-    return run_dir / 'backbone.pth'
+    return run_dir / 'backbone.pth', reused
 
 
 # --------------------------------------------------------------------------- report

@@ -113,13 +113,13 @@ from cmid_mm.benchmark import (
     Budget,
     FrozenProtocol,
     build_config,
-    dump_config,
     eval_config,
     flat_scores,
     group_rows,
     mean_std,
     mean_std_cell,
     plan_epochs,
+    reuse_finished_run,
     row,
     rule,
     run_child,
@@ -445,12 +445,8 @@ def pretrain_and_score(run: str, method: str, key: str, seed: int, args: argpars
                        method, seed, ctx['epochs'], ctx['tiles'],
                        args.width if bb.resnet else None, loss_weights)
     cfg_path = run_dir / 'config.py'
-    # --resume reuses a finished run only if its saved config is the one this call would run
-    fresh = dump_config(cfg, run_dir / 'config.new.py')
-    finished = (args.resume and cfg_path.is_file()
-                and fresh.read_text() == cfg_path.read_text()
-                and all((run_dir / f).is_file() for f in ('stats.json', 'backbone.pth')))
-    fresh.replace(cfg_path)
+    finished = reuse_finished_run(cfg, run_dir, ('stats.json', 'backbone.pth'), args.resume,
+                                  outputs=('eval.json', ))
     entry = dict(method=method, run=run, backbone=bb.name, seed=seed, config=str(cfg_path))
     if METHODS[method].loss_weights is not None:
         entry['loss_weights'] = dict(cfg.model.loss_weights)
@@ -459,8 +455,6 @@ def pretrain_and_score(run: str, method: str, key: str, seed: int, args: argpars
         stats = run_cost(json.loads((run_dir / 'stats.json').read_text()))
     else:
         log(f'{label}: pretraining {ctx["epochs"]} epochs x {ctx["ipe"]} steps ({cfg_path})')
-        for stale in ('eval.json', 'stats.json', 'backbone.pth'):
-            (run_dir / stale).unlink(missing_ok=True)
         try:
             stats = run_cost(run_child(cfg_path, run_dir, label, args.threads, log))
         except RuntimeError as err:
