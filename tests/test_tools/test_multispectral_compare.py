@@ -163,7 +163,8 @@ def test_collect_merges_the_rows_of_work_dirs(micro, tmp_path):
 
 
 def test_runs_selects_rows(tmp_path):
-    """--runs random_msi cmid_msi trains and scores only those (no RGB pretraining)."""
+    """--runs random_msi cmid_msi trains and scores only those (no RGB pretraining);
+    --resume scores a finished run, and trains again one whose saved config differs."""
     results = mc.main(['--micro', '--seeds', '0', '--runs', 'random_msi', 'cmid_msi',
                        '--work-dir', str(tmp_path)])
     assert [r['run'] for r in results['rows']] == ['random_msi', 'cmid_msi']
@@ -176,6 +177,16 @@ def test_runs_selects_rows(tmp_path):
                      '--work-dir', str(tmp_path)])
     assert (run / 'run_stats.json').stat().st_mtime_ns == stats
     assert again['rows'][0]['scores'] == results['rows'][1]['scores']
+    # --resume with another --iters: the saved config differs, so trained again (16 steps)
+    # and scored again, not the old eval.json reused
+    (run / 'eval.json').write_text(json.dumps(dict(json.loads(
+        (run / 'eval.json').read_text()), marker='stale')))
+    longer = mc.main(['--micro', '--seeds', '0', '--runs', 'cmid_msi', '--resume',
+                      '--iters', '16', '--work-dir', str(tmp_path)])
+    assert longer['rows'][0]['steps'] == 16
+    assert (run / 'run_stats.json').stat().st_mtime_ns != stats
+    assert 'marker' not in json.loads((run / 'eval.json').read_text())
+    assert 'max_epochs=8' in (run / 'config.py').read_text()
 
 
 def test_table_and_results_as_before_the_move(micro):
