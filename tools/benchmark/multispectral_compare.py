@@ -45,7 +45,10 @@ statistics). Mean ± sample std over ``--seeds``.
 
 Each evaluation is written as it finishes (``<work-dir>/<run>/seed<s>/eval.json``,
 ``<work-dir>/rows.jsonl``); the table goes to stdout, ``<work-dir>/results.json``
-and between ``<!-- multispectral_compare:start/end -->`` of ``--out``.
+and between ``<!-- multispectral_compare:start/end -->`` of ``--out``. ``--resume`` reuses
+a pretrained row only if its saved ``config.py`` is the one this call would run
+(:func:`cmid_mm.benchmark.reuse_finished_run`; otherwise it is trained and scored again, and
+the adapted rows are redone after a retrained RGB run).
 
 Examples::
 
@@ -135,8 +138,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--micro', action='store_true', help='smoke setting: 8 tiles, batch 4, '
                    '12 steps, eval_frozen --micro, 2 BN batches')
     p.add_argument('--resume', action='store_true', help='reuse the eval.json (or the finished '
-                   'pretraining) of runs that '
-                   'finished in an earlier call with the same work dir')
+                   'pretraining) of runs that finished in an earlier call with the same work '
+                   'dir; a pretrained row only if its saved config.py is this call\'s')
     p.add_argument('--eval-threads', type=int, default=1, help='torch threads of the '
                    'evaluations (default 1: with another job on the cores, 2 OpenMP threads '
                    'spin and slow down)')
