@@ -83,13 +83,15 @@ def is_run_backbone(ckpt: object) -> bool:
 
 
 def export_run_backbone(src: Path, dst: Path, method: str, target: str = 'mmseg',
-                        log: Callable[[str], None] = print) -> Path:
+                        log: Callable[[str], None] = print, state: dict | None = None) -> Path:
     """Export the ``backbone.pth`` of a benchmark run of ``method`` for ``target``.
 
     The structure (depth, widths) is inferred from the tensors; a mask token (CMID's and
     SimMIM's ``CMIDResNet``) is dropped, as ``extract_backbone.py`` drops it. ``dst`` is
     written only when the weights match the stock mmpretrain class and, mapped, the
     target's stock class key for key.
+
+    ``state``: the file's contents when the caller has already loaded it.
 
     Raises:
         ValueError: ``src`` is not a run's backbone file.
@@ -99,7 +101,7 @@ def export_run_backbone(src: Path, dst: Path, method: str, target: str = 'mmseg'
     from cmid_mm.export.layout import infer_spec
     from cmid_mm.export.writer import export_backbone
     from cmid_mm.utils.checkpoint import safe_load_checkpoint
-    state = safe_load_checkpoint(src)
+    state = safe_load_checkpoint(src) if state is None else state
     if not is_run_backbone(state):
         raise ValueError(f'{src}: expected the backbone.pth of a benchmark run (a flat dict '
                          'of unprefixed backbone tensors)')
@@ -125,8 +127,9 @@ def export_for_finetune(method: str, src: Path, dst: Path, target: str = 'mmseg'
     benchmark run's ``backbone.pth`` goes through :func:`export_run_backbone` for any
     method."""
     from cmid_mm.utils.checkpoint import safe_load_checkpoint
-    if is_run_backbone(safe_load_checkpoint(src)):
-        return export_run_backbone(src, dst, method, target, log)
+    ckpt = safe_load_checkpoint(src)
+    if is_run_backbone(ckpt):
+        return export_run_backbone(src, dst, method, target, log, state=ckpt)
     kind = METHODS[method].export
     if kind == 'cmid':
         return export_cmid(src, dst, target, log)

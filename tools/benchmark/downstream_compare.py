@@ -69,7 +69,6 @@ import time
 from pathlib import Path
 
 from cmid_mm.benchmark import METHODS, REPO, export_for_finetune, mean_std, row, rule
-from cmid_mm.benchmark import backbone_tensors as _backbone_tensors
 from cmid_mm.benchmark import display as method_display
 from cmid_mm.benchmark import markers as tool_markers
 from cmid_mm.benchmark import write_section as write_marked
@@ -149,16 +148,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # --------------------------------------------------------------------------- initialisations
-def backbone_tensors(path: str | Path, what: str) -> dict:
-    """The ``backbone.*`` tensors of a checkpoint (:func:`cmid_mm.benchmark.backbone_tensors`)."""
-    return _backbone_tensors(path, what)
-
-
-def prepare_cmid(src: Path, dst: Path) -> Path:
-    """Export the student backbone of a CMID checkpoint for mmseg (or take an exported file)."""
-    return export_for_finetune('cmid', src, dst, target='mmseg', log=log)
-
-
 def prepare_mocov2(src: Path, dst: Path) -> Path:
     """Write the ``backbone.*`` tensors of an mmpretrain MoCo v2 checkpoint to ``dst``."""
     return export_for_finetune('mocov2', src, dst, target='mmseg', log=log)
@@ -205,14 +194,18 @@ def init_width(path: Path) -> int:
     Raises:
         ValueError: the file is not a ResNet backbone, or its stem and base widths differ.
     """
+    from cmid_mm.export import ConversionError, infer_spec
     from cmid_mm.utils.checkpoint import safe_load_checkpoint
-    state = safe_load_checkpoint(path).get('state_dict', {})
+    state = {k[len('backbone.'):]: v for k, v in
+             safe_load_checkpoint(path).get('state_dict', {}).items()
+             if k.startswith('backbone.')}
     try:
-        stem = int(state['backbone.conv1.weight'].shape[0])
-        base = int(state['backbone.layer1.0.conv1.weight'].shape[0])
-    except KeyError as e:
-        raise ValueError(f'{path}: not a plain-stem ResNet backbone file (no {e.args[0]})') \
-            from None
+        spec = infer_spec(state, where=str(path))
+    except ConversionError as e:
+        raise ValueError(str(e)) from None
+    if spec.kind != 'ResNet' or spec.params.get('deep_stem'):
+        raise ValueError(f'{path}: not a plain-stem ResNet backbone file ({spec.describe()})')
+    stem, base = spec.params['stem_channels'], spec.params['base_channels']
     if stem != base:
         raise ValueError(f'{path}: stem width {stem} != base width {base}: the fine-tune '
                          'sets one width')
@@ -371,12 +364,13 @@ def main(argv: list[str] | None = None) -> dict:
     inits = resolve_inits(args, work)
     width = common_width(inits)
     base = Path(args.config).resolve()
+    # one file (or random init) for every seed: one leaf config, as one init_file / config
+    shared = {init: len(set(files.values())) == 1 for init, files in inits.items()}
     cfgs: dict[str, dict[int, Path]] = {}
     for init, files in inits.items():
-        shared = len(set(files.values())) == 1  # one file (or random) for every seed
         cfgs[init] = {seed: write_leaf_config(
-            work / init / ('config.py' if shared else f'config_seed{seed}.py'), base, data_root,
-            args.iters, f, subset, width) for seed, f in files.items()}
+            work / init / ('config.py' if shared[init] else f'config_seed{seed}.py'), base,
+            data_root, args.iters, f, subset, width) for seed, f in files.items()}
     runs: dict[str, list] = {init: [] for init in inits}
     for seed in args.seeds:  # seed-major: an interrupted benchmark still has paired runs
         for init, files in inits.items():
@@ -391,12 +385,11 @@ def main(argv: list[str] | None = None) -> dict:
                                    else str(files[seed])))
     results = {}
     for init, files in inits.items():
-        one = len(set(files.values())) == 1
         first = files[args.seeds[0]]
         results[init] = dict(
-            init_file=(None if first is None else str(first)) if one else
+            init_file=(None if first is None else str(first)) if shared[init] else
             {str(seed): str(f) for seed, f in files.items()},
-            config=str(cfgs[init][args.seeds[0]]) if one else
+            config=str(cfgs[init][args.seeds[0]]) if shared[init] else
             {str(seed): str(c) for seed, c in cfgs[init].items()},
             runs=runs[init], summary=summarise(runs[init]))
 
