@@ -24,11 +24,15 @@ def seed_summary(rows: Sequence[dict], head: dict, mean_keys: Sequence[str] = ()
 
     Returns:
         ``head`` + ``seeds`` (the rows' seeds) + ``scores`` (``{key: {mean, std}}`` of every
-        key of the first row's ``scores``) + the mean of each of ``mean_keys`` over the rows
-        that have it (None when none has).
+        key that every row's ``scores`` has, in the first row's order: a score only some
+        seeds were scored with, e.g. an optional probe, is left out rather than averaged
+        over fewer seeds than the row says) + the mean of each of ``mean_keys`` over the
+        rows that have it (None when none has).
     """
     entry = dict(head, seeds=[r['seed'] for r in rows], scores={})
     for key in rows[0]['scores']:
+        if any(key not in r['scores'] for r in rows):
+            continue
         mean, std = mean_std([r['scores'][key] for r in rows])
         entry['scores'][key] = dict(mean=mean, std=std)
     for key in mean_keys:

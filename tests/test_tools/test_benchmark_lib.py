@@ -57,6 +57,10 @@ def test_seed_summary_and_table_pieces():
     e = bm.seed_summary(rows, dict(run='x'), ('steps', 'cost'))
     assert e == dict(run='x', seeds=[0, 1, 2], scores={'a/knn': dict(mean=20., std=10.)},
                      steps=12., cost=None)
+    # a score that only some seeds have (an optional probe) is not averaged over fewer seeds
+    rows[0]['scores']['a/extra'] = rows[2]['scores']['a/extra'] = 5.
+    rows[1]['scores']['b/late'] = 7.
+    assert bm.seed_summary(rows, dict(run='x'))['scores'] == {'a/knn': dict(mean=20., std=10.)}
     assert bm.mean_std_cell(e['scores']['a/knn']) == '20.0 ± 10.0'
     assert bm.mean_std_cell(dict(mean=1.234, std=None), 2) == '1.23'
     assert bm.value_cells(e, (('steps', '.0f'), ('cost', '.1f'))) == ['12', '-']
